@@ -1,0 +1,56 @@
+"""dyntable: typed single-table design for Amazon DynamoDB.
+
+Public names are loaded on first use, so ``import dyntable`` stays light for Lambda cold
+starts (boto3 and optional extras load only when a client or transport is made).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from dyntable.client import Client, UpdateBuilder
+    from dyntable.expressions.paths import F, Path, if_not_exists, list_append
+    from dyntable.operations.collections import Collection
+    from dyntable.operations.reads import Page, Query, Scan
+    from dyntable.schema.keys import Key
+    from dyntable.schema.model import TTL, Model, Version
+    from dyntable.schema.table import GSI, LSI, Table
+
+_LAZY: dict[str, str] = {
+    "Client": "dyntable.client",
+    "UpdateBuilder": "dyntable.client",
+    "Collection": "dyntable.operations.collections",
+    "F": "dyntable.expressions.paths",
+    "GSI": "dyntable.schema.table",
+    "Key": "dyntable.schema.keys",
+    "LSI": "dyntable.schema.table",
+    "Model": "dyntable.schema.model",
+    "Page": "dyntable.operations.reads",
+    "Path": "dyntable.expressions.paths",
+    "Query": "dyntable.operations.reads",
+    "Scan": "dyntable.operations.reads",
+    "TTL": "dyntable.schema.model",
+    "Table": "dyntable.schema.table",
+    "Version": "dyntable.schema.model",
+    "if_not_exists": "dyntable.expressions.paths",
+    "list_append": "dyntable.expressions.paths",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dyntable' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

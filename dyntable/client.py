@@ -1,0 +1,473 @@
+"""``Client``: drives compiled operations over a transport. Thin by design.
+
+``db = table.connect()`` makes one; it sends nothing until used (no DescribeTable at
+connect time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from dyntable.codec.items import codec_for
+from dyntable.errors import (
+    ConditionalCheckFailedError,
+    InvalidRequestError,
+    ResourceInUseError,
+    ServiceError,
+    TableNotFoundError,
+    VersionConflictError,
+)
+from dyntable.expressions.conditions import Condition
+from dyntable.expressions.paths import F, Path, if_not_exists, list_append
+from dyntable.expressions.updates import Action
+from dyntable.operations import items as ops
+from dyntable.operations.collections import Collection
+from dyntable.operations.reads import Query, Scan
+from dyntable.operations.tables import create_table_params, ttl_params
+
+if TYPE_CHECKING:
+    from dyntable.schema.keys import Key
+    from dyntable.schema.model import Model
+    from dyntable.schema.table import Table
+    from dyntable.transport.base import Transport
+
+__all__ = ["Client", "UpdateBuilder"]
+
+M = TypeVar("M", bound="Model")
+
+_CLIENT_OPTIONS = ("cursor_secret", "hide_expired")
+
+
+class Client:
+    """Reads and writes the models of one table through a transport.
+
+    Args:
+        table: the table declaration.
+        endpoint_url / region: for the default boto3 transport.
+        transport: any :class:`~dyntable.transport.base.Transport` (boto3, HTTP, DAX,
+            cache, mock).
+        table_name: the physical table name when it differs from the declaration's
+            (e.g. one table per stage, or per test).
+        cursor_secret: HMAC secret for pagination cursors (default: derived from the table
+            name, which detects corruption and misuse but not forgery).
+        hide_expired: leave out items whose TTL has passed but that DynamoDB has not
+            deleted yet (reads by query/scan/get).
+        **transport_options: passed to the default transport.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        transport: Transport | None = None,
+        table_name: str | None = None,
+        cursor_secret: str | bytes | None = None,
+        hide_expired: bool = False,
+        **transport_options: Any,
+    ) -> None:
+        self.table = table
+        self.table_name = table_name or table.name
+        if transport is None:
+            from dyntable.transport.boto3 import Boto3Transport
+
+            transport = Boto3Transport(endpoint_url=endpoint_url, region=region,
+                                       **transport_options)
+        elif endpoint_url or region or transport_options:
+            raise InvalidRequestError(
+                "give either transport= or endpoint_url/region/transport options, not both"
+            )
+        self.transport = transport
+        if cursor_secret is None:
+            cursor_secret = hashlib.sha256(f"dyntable:{self.table_name}".encode()).digest()
+        self.cursor_secret = (
+            cursor_secret.encode() if isinstance(cursor_secret, str) else cursor_secret
+        )
+        self.hide_expired = hide_expired
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one low-level request through the transport, adding error context."""
+        try:
+            return self.transport.send(operation, params)
+        except ServiceError as exc:
+            raise exc.with_context(table=params.get("TableName") or self.table_name,
+                                   key=params.get("Key")) from None
+
+    def _run(self, req: ops.Request) -> dict[str, Any]:
+        try:
+            return self.transport.send(req.operation, req.params)
+        except ConditionalCheckFailedError as exc:
+            if req.version_checked:
+                raise VersionConflictError(
+                    f"version conflict: expected version {req.expected_version}",
+                    expected=req.expected_version,
+                    code=exc.code,
+                    operation=exc.operation,
+                    table=self.table_name,
+                    key=req.key,
+                    status=exc.status,
+                    response=exc.response,
+                ) from None
+            raise exc.with_context(table=self.table_name, key=req.key) from None
+        except ServiceError as exc:
+            raise exc.with_context(table=self.table_name, key=req.key) from None
+
+    def _expired(self, model: type[Model], obj: Model) -> bool:
+        ttl = model.__dyntable__.ttl_field
+        if not (self.hide_expired and ttl):
+            return False
+        value = getattr(obj, ttl, None)
+        if value is None:
+            return False
+        ts = value.timestamp() if hasattr(value, "timestamp") else float(value)
+        return ts <= time.time()
+
+    # -- items -------------------------------------------------------------------------------
+
+    def put(
+        self,
+        obj: M,
+        *,
+        condition: Condition | None = None,
+        if_absent: bool = False,
+        return_old: bool = False,
+    ) -> M | None:
+        """Write ``obj`` (replacing the item with its key).
+
+        ``if_absent`` refuses to overwrite; ``condition`` must hold on the stored item. With a
+        version field, the stored version must equal ``obj``'s (0: new item) and is bumped;
+        ``obj``'s version is updated on success. Returns the old item with ``return_old``.
+        """
+        codec = codec_for(type(obj))
+        req = ops.put_request(codec, self.table_name, obj, condition=condition,
+                              if_absent=if_absent, return_old=return_old)
+        resp = self._run(req)
+        if req.new_version is not None:
+            vname = codec.spec.version_field
+            assert vname is not None
+            obj.__dict__[vname] = req.new_version
+        if return_old:
+            old = resp.get("Attributes")
+            return codec.decode(old) if old else None
+        return None
+
+    def get(
+        self,
+        model: type[M],
+        *,
+        consistent: bool = False,
+        project: Sequence[str | Path] | None = None,
+        **key: Any,
+    ) -> M | None:
+        """The item with this primary key, or ``None``.
+
+        ``project`` reads only some fields: the result is a partial object whose unread
+        fields are absent (reading them raises AttributeError).
+        """
+        codec = codec_for(model)
+        if project:
+            project = [F[p] if isinstance(p, str) else p for p in project]
+        req = ops.get_request(codec, self.table_name, codec.key(key), consistent=consistent,
+                              project=project)
+        resp = self._run(req)
+        item = resp.get("Item")
+        if not item:
+            return None
+        obj = codec.decode_partial(item) if project else codec.decode(item)
+        if self._expired(model, obj):
+            return None
+        return obj
+
+    @overload
+    def delete(self, target: M, *, condition: Condition | None = ...,
+               return_old: bool = ...) -> M | None: ...
+
+    @overload
+    def delete(self, target: type[M], *, condition: Condition | None = ...,
+               return_old: bool = ..., **key: Any) -> M | None: ...
+
+    def delete(
+        self,
+        target: M | type[M],
+        *,
+        condition: Condition | None = None,
+        return_old: bool = False,
+        **key: Any,
+    ) -> M | None:
+        """Delete by instance (its version is checked) or by model and key fields."""
+        if isinstance(target, type):
+            model = target
+            codec = codec_for(model)
+            wire_key = codec.key(key)
+            expected = None
+        else:
+            if key:
+                raise InvalidRequestError("delete(instance) takes no key fields")
+            model = type(target)
+            codec = codec_for(model)
+            wire_key = codec.key_of(target)
+            vname = codec.spec.version_field
+            expected = int(getattr(target, vname)) if vname else None
+        req = ops.delete_request(codec, self.table_name, wire_key, condition=condition,
+                                 expected_version=expected, return_old=return_old)
+        resp = self._run(req)
+        if return_old:
+            old = resp.get("Attributes")
+            return codec.decode(old) if old else None
+        return None
+
+    @overload
+    def update(self, target: M) -> UpdateBuilder[M]: ...
+
+    @overload
+    def update(self, target: type[M], **key: Any) -> UpdateBuilder[M]: ...
+
+    def update(self, target: M | type[M], **key: Any) -> UpdateBuilder[M]:
+        """An update builder: ``db.update(Customer, username="ada").set(name="Ada").execute()``.
+
+        From an instance, the instance's version is checked (when the model has one) and
+        its field values are known, so index keys can be rewritten without giving them.
+        """
+        return UpdateBuilder(self, target, key)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def query(self, key: Key[M], **fields: Any) -> Query[M]:
+        """A query on a model key: partition fields, optionally leading sort-key fields."""
+        return Query(self, key, fields)
+
+    def scan(self, model: type[M], *, index: str | None = None) -> Scan[M]:
+        """A scan keeping ``model``'s items."""
+        return Scan(self, model, index)
+
+    def collection(
+        self,
+        *,
+        pk: str,
+        index: str | None = None,
+        sk_prefix: str | None = None,
+        consistent: bool = False,
+    ) -> Collection:
+        """Every item of one partition (table or index), typed and grouped by entity."""
+        from dyntable.expressions.compiler import Compiler
+        from dyntable.expressions.paths import attr
+
+        pk_attrs, sk_attrs = self.table.index_key_attrs(index)
+        compiler = Compiler()
+        cond = f"{compiler.path(attr(pk_attrs[0]))} = {compiler.value({'S': pk})}"
+        if sk_prefix is not None:
+            if not sk_attrs:
+                raise InvalidRequestError("sk_prefix needs a sort key")
+            cond += f" AND begins_with({compiler.path(attr(sk_attrs[0]))}, " \
+                    f"{compiler.value({'S': sk_prefix})})"
+        params: dict[str, Any] = {"TableName": self.table_name, "KeyConditionExpression": cond}
+        if index:
+            params["IndexName"] = index
+            if consistent and not self.table.index(index).is_local:
+                raise InvalidRequestError(f"index {index!r} is a GSI: no consistent reads")
+        if consistent:
+            params["ConsistentRead"] = True
+        params.update(compiler.params())
+        result = Collection()
+        start: dict[str, Any] | None = None
+        while True:
+            req = dict(params)
+            if start:
+                req["ExclusiveStartKey"] = start
+            resp = self.send("Query", req)
+            for raw in resp.get("Items") or []:
+                result.add(self.table, raw)
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                return result
+
+    # -- tables --------------------------------------------------------------------------
+
+    def create_table(self, *, wait: bool = True, timeout: float = 300.0) -> dict[str, Any]:
+        """Create the table from its declaration (keys, indexes, stream), then enable TTL.
+
+        Waits until ACTIVE unless ``wait=False``. Returns the table description.
+        """
+        params = create_table_params(self.table)
+        params["TableName"] = self.table_name
+        resp = self.send("CreateTable", params)
+        desc: dict[str, Any] = resp.get("TableDescription", {})
+        if wait:
+            desc = self.wait_until_active(timeout=timeout)
+        ttl = ttl_params(self.table)
+        if ttl is not None:
+            ttl["TableName"] = self.table_name
+            self.send("UpdateTimeToLive", ttl)
+        return desc
+
+    def wait_until_active(self, *, timeout: float = 300.0) -> dict[str, Any]:
+        """Poll DescribeTable until the table and its indexes are ACTIVE."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            desc = self.describe_table()
+            gsis = desc.get("GlobalSecondaryIndexes") or []
+            if desc.get("TableStatus") == "ACTIVE" and all(
+                g.get("IndexStatus") == "ACTIVE" for g in gsis
+            ):
+                return desc
+            if time.monotonic() > deadline:
+                raise ResourceInUseError(f"table {self.table_name} not ACTIVE after {timeout}s",
+                                         code="Timeout", operation="DescribeTable")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def describe_table(self) -> dict[str, Any]:
+        """DescribeTable's ``Table`` description."""
+        resp = self.send("DescribeTable", {"TableName": self.table_name})
+        table: dict[str, Any] = resp["Table"]
+        return table
+
+    def delete_table(self, *, wait: bool = True, timeout: float = 300.0) -> None:
+        """Delete the table (waits until it is gone unless ``wait=False``)."""
+        self.send("DeleteTable", {"TableName": self.table_name})
+        if not wait:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.describe_table()
+            except TableNotFoundError:
+                return
+            time.sleep(0.05)
+
+    def table_exists(self) -> bool:
+        """True when DescribeTable finds the table."""
+        try:
+            self.describe_table()
+        except TableNotFoundError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the transport."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class UpdateBuilder(Generic[M]):
+    """Collects update actions; ``execute()`` sends them and returns the updated item.
+
+    Top-level fields are given as keywords (``set(name="Ada")``); nested paths as a path and
+    a value (``set(F.address.city, "Paris")``).
+    """
+
+    def __init__(self, client: Client, target: M | type[M], key: Mapping[str, Any]) -> None:
+        self._client = client
+        self._spec = ops.UpdateSpec()
+        if isinstance(target, type):
+            self._model: type[M] = target
+            self._codec = codec_for(target)
+            self._key = dict(key)
+        else:
+            if key:
+                raise InvalidRequestError("update(instance) takes no key fields")
+            self._model = type(target)
+            self._codec = codec_for(self._model)
+            self._key = {f: getattr(target, f) for f in self._codec.spec.primary.fields}
+            self._spec.known = dict(target.__dict__)
+            vname = self._codec.spec.version_field
+            if vname:
+                self._spec.expected_version = int(getattr(target, vname))
+        self._target = None if isinstance(target, type) else target
+
+    def _add(self, kind: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> UpdateBuilder[M]:
+        if args:
+            if len(args) != 2 or not isinstance(args[0], Path):
+                raise InvalidRequestError(f"{kind.lower()}() takes (F.path, value) or field=value")
+            self._spec.actions.append(Action(kind, args[0], args[1]))  # type: ignore[arg-type]
+        for name, value in kwargs.items():
+            self._spec.actions.append(Action(kind, F[name], value))  # type: ignore[arg-type]
+        return self
+
+    def set(self, *path_value: Any, **fields: Any) -> UpdateBuilder[M]:
+        """SET fields to values (or operands such as ``F.n + 1``). ``None`` removes."""
+        none = [k for k, v in fields.items() if v is None]
+        for k in none:
+            self.remove(k)
+        return self._add("SET", path_value, {k: v for k, v in fields.items() if v is not None})
+
+    def remove(self, *fields: str | Path) -> UpdateBuilder[M]:
+        """REMOVE attributes (fields or paths)."""
+        for f in fields:
+            self._spec.actions.append(Action("REMOVE", F[f] if isinstance(f, str) else f))
+        return self
+
+    def add(self, *path_value: Any, **fields: Any) -> UpdateBuilder[M]:
+        """ADD a number to a number, or elements to a set."""
+        return self._add("ADD", path_value, fields)
+
+    def delete(self, *path_value: Any, **fields: Any) -> UpdateBuilder[M]:
+        """DELETE elements from a set."""
+        return self._add("DELETE", path_value, fields)
+
+    def append(self, **fields: Any) -> UpdateBuilder[M]:
+        """Append list elements: ``append(lines=[...])``."""
+        for name, values in fields.items():
+            self._spec.actions.append(
+                Action("SET", F[name], list_append(if_not_exists(F[name], []), list(values)))
+            )
+        return self
+
+    def prepend(self, **fields: Any) -> UpdateBuilder[M]:
+        """Prepend list elements."""
+        for name, values in fields.items():
+            self._spec.actions.append(
+                Action("SET", F[name], list_append(list(values), if_not_exists(F[name], [])))
+            )
+        return self
+
+    def set_default(self, **fields: Any) -> UpdateBuilder[M]:
+        """SET fields only where absent (``if_not_exists``)."""
+        for name, value in fields.items():
+            self._spec.actions.append(Action("SET", F[name], if_not_exists(F[name], value)))
+        return self
+
+    def condition(self, condition: Condition) -> UpdateBuilder[M]:
+        """Only update when ``condition`` holds on the stored item."""
+        from dyntable.expressions.conditions import all_of
+
+        self._spec.condition = all_of(self._spec.condition, condition)
+        return self
+
+    def expect_version(self, version: int) -> UpdateBuilder[M]:
+        """Require the stored version to be ``version`` (optimistic locking by key)."""
+        if self._codec.spec.version_field is None:
+            raise InvalidRequestError(f"{self._model.__name__} has no version field")
+        self._spec.expected_version = version
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """The UpdateItem request (compile only)."""
+        return ops.update_request(self._codec, self._client.table_name, self._key,
+                                  self._spec).params
+
+    def request(self) -> ops.Request:
+        """The compiled request with its context."""
+        return ops.update_request(self._codec, self._client.table_name, self._key, self._spec)
+
+    def execute(self) -> M:
+        """Send the update; return the item as stored afterwards."""
+        req = self.request()
+        resp = self._client._run(req)
+        obj = self._codec.decode(resp["Attributes"])
+        if self._target is not None:
+            for k, v in obj.__dict__.items():
+                self._target.__dict__[k] = v
+        return obj

@@ -1,0 +1,414 @@
+"""Per-model item codecs, compiled once per class: model <-> DynamoDB item.
+
+Every stored item carries its key attributes (filled from the templates) and the table's
+entity attribute, so an item read back from anywhere decodes to the right class.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from dyntable.codec.fields import (
+    Decoder,
+    Encoder,
+    field_kind,
+    key_text,
+    make_decoder,
+    make_encoder,
+)
+from dyntable.codec.limits import MAX_ITEM_SIZE, item_size, number_text
+from dyntable.codec.values import b_value, to_av
+from dyntable.errors import (
+    DecodeError,
+    InvalidRequestError,
+    InvalidValueError,
+    ItemTooLargeError,
+    KeyTemplateError,
+)
+
+if TYPE_CHECKING:
+    from dyntable.schema.model import Model
+    from dyntable.schema.spec import KeySpec, ModelSpec
+
+__all__ = ["ItemCodec", "codec_for", "encode_submodel", "entity_of"]
+
+AV = dict[str, Any]
+Item = dict[str, AV]
+M = TypeVar("M", bound="Model")
+
+_MAX_PK = 2048
+_MAX_SK = 1024
+_lock = threading.Lock()
+
+
+class _SubCodec:
+    """Encoder for a nested pydantic model (a map attribute)."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.fields = [
+            (name, make_encoder(info.annotation, name)) for name, info in
+            model.model_fields.items()
+        ]
+
+    def encode(self, obj: BaseModel, path: str) -> Item:
+        d = obj.__dict__
+        out: Item = {}
+        for name, enc in self.fields:
+            v = d.get(name)
+            if v is None:
+                continue
+            try:
+                av = enc(v)
+            except InvalidValueError as exc:
+                raise InvalidValueError(f"{path}.{name}: {exc}") from None
+            if av is not None:
+                out[name] = av
+        return out
+
+
+_SUB: dict[type[BaseModel], _SubCodec] = {}
+
+
+def encode_submodel(obj: BaseModel, path: str) -> Item:
+    """Encode a nested pydantic model as a map."""
+    codec = _SUB.get(type(obj))
+    if codec is None:
+        codec = _SUB[type(obj)] = _SubCodec(type(obj))
+    return codec.encode(obj, path)
+
+
+def entity_of(item: Mapping[str, Any], attribute: str) -> str | None:
+    """The entity name stored in ``item``, or ``None``."""
+    av = item.get(attribute)
+    if isinstance(av, Mapping):
+        value = av.get("S")
+        return value if isinstance(value, str) else None
+    return None
+
+
+class _KeyPart:
+    """Formats one key attribute from field values."""
+
+    def __init__(self, codec: ItemCodec[Any], attr: str, template: Any, limit: int) -> None:
+        self.attr = attr
+        self.template = template
+        self.limit = limit
+        self.type = codec.spec.table.attribute_type(attr)
+        self.fields = template.fields
+        self.specs = template.specs
+
+    def text_parts(self, values: Mapping[str, Any]) -> dict[str, str]:
+        return {f: key_text(values[f], s) for f, s in zip(self.fields, self.specs)}
+
+    def build(self, values: Mapping[str, Any]) -> AV:
+        if self.type == "N":
+            return {"N": number_text(values[self.fields[0]], self.fields[0])}
+        if self.type == "B":
+            return {"B": b_value(values[self.fields[0]])}
+        text = self.template.format(self.text_parts(values))
+        size = len(text.encode("utf-8"))
+        if size > self.limit:
+            raise KeyTemplateError(
+                f"key attribute {self.attr!r} would be {size} bytes; DynamoDB allows "
+                f"{self.limit}"
+            )
+        if not text:
+            raise KeyTemplateError(f"key attribute {self.attr!r} would be empty")
+        return {"S": text}
+
+
+class ItemCodec(Generic[M]):
+    """Encodes instances of one model to items and decodes items back."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.model: type[M] = spec.model  # type: ignore[assignment]
+        self.entity = spec.entity
+        self.entity_attr = spec.table.entity_attribute
+        self.entity_av: AV = {"S": spec.entity}
+        self.encoders: list[tuple[str, Encoder]] = []
+        self.decoders: list[tuple[str, Decoder]] = []
+        self.set_fields: list[str] = []
+        self.optional: set[str] = set()
+        for name, f in spec.fields.items():
+            self.encoders.append((name, make_encoder(f.annotation, name, ttl=f.is_ttl)))
+            self.decoders.append((name, make_decoder(f.annotation, ttl=f.is_ttl)))
+            kind = field_kind(f.annotation)
+            if kind.is_set:
+                self.set_fields.append(name)
+            if kind.optional:
+                self.optional.add(name)
+        self.parts: dict[str, list[_KeyPart]] = {}
+        for kname, key in spec.keys.items():
+            if key.native:
+                continue
+            parts = [_KeyPart(self, a, t, _MAX_PK) for a, t in zip(key.pk_attrs,
+                                                                   key.pk_templates)]
+            parts += [_KeyPart(self, a, t, _MAX_SK) for a, t in zip(key.sk_attrs,
+                                                                    key.sk_templates)]
+            self.parts[kname] = parts
+        self.primary_parts = self.parts[spec.primary.name]
+        self.index_keys = [
+            (k, self.parts[k.name]) for k in spec.keys.values() if k.index is not None
+            and not k.native
+        ]
+        self._adapters: dict[str, TypeAdapter[Any]] = {}
+
+    # -- encoding ----------------------------------------------------------------------
+
+    def encode(self, obj: M, *, check_size: bool = True) -> Item:
+        """The full item for ``obj``: fields, key attributes and entity attribute."""
+        try:
+            d = obj.__dict__
+            item: Item = {}
+            for name, enc in self.encoders:
+                v = d[name]
+                if v is None:
+                    continue
+                av = enc(v)
+                if av is not None:
+                    item[name] = av
+        except KeyError as exc:
+            raise InvalidRequestError(
+                f"{self.model.__name__} instance lacks field {exc.args[0]!r} (a partial object "
+                "from a projected read cannot be written)"
+            ) from None
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"{self.model.__name__}: {exc}") from None
+        for part in self.primary_parts:
+            item[part.attr] = self._part(part, d, required=True)
+        for _key, parts in self.index_keys:
+            built = self._index_attrs(parts, d)
+            if built:
+                item.update(built)
+        item[self.entity_attr] = self.entity_av
+        if check_size:
+            self.check_size(item)
+        return item
+
+    def check_size(self, item: Item) -> int:
+        """Raise ItemTooLargeError when ``item`` is over 400 KB; return its size."""
+        size = item_size(item)
+        if size > MAX_ITEM_SIZE:
+            raise ItemTooLargeError(
+                f"{self.model.__name__} item is {size} bytes; DynamoDB's limit is "
+                f"{MAX_ITEM_SIZE} bytes (400 KB) including attribute names",
+                size=size,
+                key={p.attr: item.get(p.attr) for p in self.primary_parts},
+            )
+        return size
+
+    def _part(self, part: _KeyPart, values: Mapping[str, Any], *, required: bool) -> AV:
+        for f in part.fields:
+            if values.get(f) is None:
+                raise KeyTemplateError(
+                    f"{self.model.__name__}: key field {f!r} is required for key attribute "
+                    f"{part.attr!r} ({part.template.source!r})"
+                )
+        try:
+            return part.build(values)
+        except KeyTemplateError as exc:
+            raise KeyTemplateError(f"{self.model.__name__}: {exc}") from None
+        except InvalidValueError as exc:
+            raise KeyTemplateError(f"{self.model.__name__} key {part.attr!r}: {exc}") from None
+
+    def _index_attrs(self, parts: list[_KeyPart], values: Mapping[str, Any]) -> Item | None:
+        """The index key attributes, or ``None`` when a field is absent (sparse index)."""
+        for part in parts:
+            for f in part.fields:
+                if values.get(f) is None:
+                    return None
+        return {p.attr: self._part(p, values, required=False) for p in parts}
+
+    def coerce(self, name: str, value: Any) -> Any:
+        """Validate a loose value (e.g. a key keyword) as field ``name``'s type."""
+        if name not in self.spec.fields:
+            raise InvalidRequestError(
+                f"{self.model.__name__} has no field {name!r} (fields: {sorted(self.spec.fields)})"
+            )
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            adapter = TypeAdapter(self.spec.fields[name].annotation)
+            self._adapters[name] = adapter
+        try:
+            return adapter.validate_python(value)
+        except PydanticValidationError as exc:
+            msg = exc.errors()[0].get("msg", str(exc))
+            raise InvalidValueError(
+                f"{self.model.__name__}.{name}: {value!r} is not valid: {msg}"
+            ) from None
+
+    def key(self, values: Mapping[str, Any], key: KeySpec | None = None) -> Item:
+        """The key attributes of ``key`` (default: primary) from field keyword values."""
+        key = key or self.spec.primary
+        needed = key.fields
+        missing = [f for f in needed if values.get(f) is None]
+        if missing:
+            raise KeyTemplateError(
+                f"{self.model.__name__}.{key.name}: missing key field(s) {missing} "
+                f"(needs {list(needed)})"
+            )
+        extra = set(values) - set(needed)
+        if extra:
+            raise KeyTemplateError(
+                f"{self.model.__name__}.{key.name}: {sorted(extra)} are not key fields "
+                f"(key fields: {list(needed)})"
+            )
+        coerced = {f: self.coerce(f, values[f]) for f in needed}
+        if key.native:
+            return {a: self.encode_field(a, coerced[a]) for a in key.attrs}
+        return {p.attr: self._part(p, coerced, required=True) for p in self.parts[key.name]}
+
+    def key_part(self, key: KeySpec, index: int, values: Mapping[str, Any]) -> AV:
+        """One key attribute of ``key`` (0: partition, 1: sort) from coerced values."""
+        return self._part(self.parts[key.name][index], values, required=True)
+
+    def key_of(self, obj: M) -> Item:
+        """The primary key attributes of an instance."""
+        d = obj.__dict__
+        return {p.attr: self._part(p, d, required=True) for p in self.primary_parts}
+
+    def key_from_item(self, item: Mapping[str, Any]) -> Item:
+        """The primary key attributes found in a stored item."""
+        attrs = self.spec.primary.attrs
+        return {a: item[a] for a in attrs if a in item}
+
+    def part_texts(self, key: KeySpec, which: str, values: Mapping[str, Any]) -> dict[str, str]:
+        """Key-template texts of the given (coerced) values, for prefixes and ranges."""
+        templates = key.pk_templates if which == "pk" else key.sk_templates
+        out: dict[str, str] = {}
+        for t in templates:
+            for f, s in zip(t.fields, t.specs):
+                if f in values:
+                    try:
+                        out[f] = key_text(values[f], s)
+                    except InvalidValueError as exc:
+                        raise KeyTemplateError(f"{self.model.__name__}.{f}: {exc}") from None
+        return out
+
+    def index_attrs_for(self, values: Mapping[str, Any]) -> list[tuple[KeySpec, Item | None]]:
+        """For each index key whose fields are all in ``values``: its attributes or None."""
+        out: list[tuple[KeySpec, Item | None]] = []
+        for key, parts in self.index_keys:
+            if all(f in values for f in key.fields):
+                out.append((key, self._index_attrs(parts, values)))
+        return out
+
+    def encode_field(self, name: str, value: Any) -> AV:
+        """Encode one top-level field value (for expressions and updates)."""
+        for fname, enc in self.encoders:
+            if fname == name:
+                if value is None:
+                    return {"NULL": True}
+                try:
+                    av = enc(value)
+                except InvalidValueError as exc:
+                    raise InvalidValueError(f"{self.model.__name__}: {exc}") from None
+                if av is None:
+                    raise InvalidValueError(
+                        f"{self.model.__name__}.{name}: an empty set cannot be written "
+                        "(DynamoDB has no empty sets; remove the attribute instead)"
+                    )
+                return av
+        raise InvalidRequestError(f"{self.model.__name__} has no field {name!r}")
+
+    # -- decoding ----------------------------------------------------------------------
+
+    def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Field values read from an item (before model validation)."""
+        values: dict[str, Any] = {}
+        for name, dec in self.decoders:
+            av = item.get(name)
+            if av is not None:
+                values[name] = dec(av)
+        for name in self.set_fields:
+            if name not in values:
+                values[name] = set()
+        return values
+
+    def decode(self, item: Mapping[str, Any]) -> M:
+        """Decode a full item into the model; DecodeError when it does not fit."""
+        try:
+            values = self.values(item)
+            return self.model.model_validate(values)
+        except (PydanticValidationError, InvalidValueError, KeyError, ValueError) as exc:
+            raise self._decode_error(item, exc) from None
+
+    def decode_partial(self, item: Mapping[str, Any]) -> M:
+        """Decode a projected item: fields that were not read are absent, not defaulted.
+
+        Reading an absent field raises AttributeError; ``obj.model_fields_set`` lists the
+        fields that were read. Such an object cannot be written back.
+        """
+        try:
+            values = self.values(item)
+            present = {k: self.coerce(k, v) for k, v in values.items() if k in item}
+        except InvalidValueError as exc:
+            raise self._decode_error(item, exc) from None
+        obj = self.model.model_construct(_fields_set=set(present), **present)
+        d = obj.__dict__
+        for k in list(d):
+            if k not in present:
+                del d[k]
+        return obj
+
+    def _decode_error(self, item: Mapping[str, Any], exc: Exception) -> DecodeError:
+        key = {a: item.get(a) for a in self.spec.primary.attrs}
+        if isinstance(exc, PydanticValidationError):
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+            )
+        else:
+            problems = str(exc)
+        return DecodeError(
+            f"item {key} does not fit {self.model.__name__}: {problems}",
+            model=self.model.__name__,
+            key=key,
+        )
+
+    def field_values_from_key(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Field values recovered by parsing the key attributes of an item (KEYS_ONLY)."""
+        found: dict[str, Any] = {}
+        for parts in [self.primary_parts] + [p for _k, p in self.index_keys]:
+            for part in parts:
+                av = item.get(part.attr)
+                if not isinstance(av, Mapping):
+                    continue
+                if part.type != "S":
+                    if "N" in av or "B" in av:
+                        found.setdefault(part.fields[0], next(iter(av.values())))
+                    continue
+                parsed = part.template.parse_value(av.get("S", ""))
+                if parsed:
+                    for f, text in parsed.items():
+                        found.setdefault(f, text)
+        out: dict[str, Any] = {}
+        for f, raw in found.items():
+            try:
+                out[f] = self.coerce(f, raw)
+            except InvalidValueError:
+                continue
+        return out
+
+
+def codec_for(model: type[M]) -> ItemCodec[M]:
+    """The compiled codec of a model class (built on first use, then cached)."""
+    spec = model.__dyntable__
+    codec = spec.codec
+    if codec is None:
+        with _lock:
+            codec = spec.codec
+            if codec is None:
+                codec = ItemCodec(spec)
+                spec.codec = codec
+    return codec  # type: ignore[no-any-return]
+
+
+def encode_values(values: Iterable[tuple[str, Any]]) -> Item:
+    """Encode loose name/value pairs by runtime type."""
+    return {k: to_av(v, k) for k, v in values}

@@ -1,0 +1,177 @@
+"""Python values <-> DynamoDB AttributeValues, by runtime type (for untyped data).
+
+Per-model codecs (``items.py``) choose encoders by annotation once per class; this module
+is their fallback for ``Any``, unions and the contents of ``dict`` / ``list`` fields.
+
+Policies:
+    * ``float`` is written with ``repr`` (the shortest text that reads back to the same
+      float); NaN and infinity are refused.
+    * ``datetime`` must be timezone-aware; it is stored in UTC as
+      ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (fixed width, so strings sort in time order).
+      Naive datetimes are refused.
+    * Numbers read back without a type become ``int`` when integral text, else ``Decimal``.
+    * An empty set has no DynamoDB form: as a model field it is left out of the item and
+      read back as an empty set; anywhere else it is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from dyntable.codec.limits import number_text
+from dyntable.errors import InvalidValueError
+
+__all__ = [
+    "b_value",
+    "datetime_text",
+    "from_av",
+    "parse_datetime",
+    "to_av",
+]
+
+AV = dict[str, Any]
+_UTC = timezone.utc
+
+
+def datetime_text(value: datetime, path: str = "") -> str:
+    """The stored form of an aware datetime (UTC, microseconds, ``Z``)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        where = f" in {path}" if path else ""
+        raise InvalidValueError(
+            f"naive datetime {value.isoformat()}{where}: dyntable stores timezone-aware "
+            "datetimes only (use datetime.now(timezone.utc) or attach a tzinfo)"
+        )
+    if value.tzinfo is not _UTC:
+        value = value.astimezone(_UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_datetime(text: str) -> datetime:
+    """Read a stored datetime back (accepts ``Z`` and offsets)."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
+def b_value(value: Any) -> bytes:
+    """A ``B`` value as bytes: boto3 gives bytes, the JSON protocol gives base64 text."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        return base64.b64decode(value)
+    raise InvalidValueError(f"binary value expected, got {type(value).__name__}")
+
+
+def _set_av(value: set[Any] | frozenset[Any], path: str) -> AV:
+    if not value:
+        raise InvalidValueError(
+            f"empty set{' in ' + path if path else ''}: DynamoDB has no empty sets"
+        )
+    first = next(iter(value))
+    if isinstance(first, str):
+        if not all(isinstance(v, str) for v in value):
+            raise InvalidValueError(f"set{' in ' + path if path else ''} mixes types")
+        return {"SS": list(value)}
+    if isinstance(first, (bytes, bytearray)):
+        if not all(isinstance(v, (bytes, bytearray)) for v in value):
+            raise InvalidValueError(f"set{' in ' + path if path else ''} mixes types")
+        return {"BS": [bytes(v) for v in value]}
+    if isinstance(first, (int, float, Decimal)) and not isinstance(first, bool):
+        texts = [number_text(v, path) for v in value]
+        if len(set(map(Decimal, texts))) != len(texts):
+            raise InvalidValueError(f"number set{' in ' + path if path else ''} has duplicates")
+        return {"NS": texts}
+    raise InvalidValueError(
+        f"set of {type(first).__name__}{' in ' + path if path else ''}: DynamoDB sets hold "
+        "strings, numbers or bytes"
+    )
+
+
+def to_av(value: Any, path: str = "") -> AV:
+    """Encode a Python value by its runtime type."""
+    t = type(value)
+    if t is str:
+        return {"S": value}
+    if t is bool:
+        return {"BOOL": value}
+    if t is int or t is float or t is Decimal:
+        return {"N": number_text(value, path)}
+    if value is None:
+        return {"NULL": True}
+    if t is dict or isinstance(value, Mapping):
+        out: dict[str, AV] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidValueError(
+                    f"map key {k!r}{' in ' + path if path else ''} is not a string"
+                )
+            out[k] = to_av(v, f"{path}.{k}" if path else k)
+        return {"M": out}
+    if t is list or t is tuple:
+        return {"L": [to_av(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, enum.Enum):
+        return to_av(value.value, path)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"B": bytes(value)}
+    if isinstance(value, datetime):
+        return {"S": datetime_text(value, path)}
+    if isinstance(value, (date, time)):
+        return {"S": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"S": str(value)}
+    if isinstance(value, (set, frozenset)):
+        return _set_av(value, path)
+    if isinstance(value, BaseModel):
+        from dyntable.codec.items import encode_submodel
+
+        return {"M": encode_submodel(value, path)}
+    if isinstance(value, (bool, int, float, Decimal)):
+        return {"N": number_text(value, path)}
+    if isinstance(value, str):
+        return {"S": str(value)}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_av(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+    raise InvalidValueError(
+        f"cannot store {type(value).__name__}{' in ' + path if path else ''}: not a type "
+        "DynamoDB can hold"
+    )
+
+
+def _number(text: str) -> int | Decimal:
+    if "." in text or "e" in text or "E" in text:
+        return Decimal(text)
+    return int(text)
+
+
+def from_av(av: Mapping[str, Any]) -> Any:
+    """Decode an AttributeValue into plain Python (str, int/Decimal, bytes, list, dict, set)."""
+    (tag, v), = av.items()
+    if tag == "S":
+        return v
+    if tag == "N":
+        return _number(v)
+    if tag == "BOOL":
+        return v
+    if tag == "NULL":
+        return None
+    if tag == "M":
+        return {k: from_av(x) for k, x in v.items()}
+    if tag == "L":
+        return [from_av(x) for x in v]
+    if tag == "SS":
+        return set(v)
+    if tag == "NS":
+        return {_number(x) for x in v}
+    if tag == "B":
+        return b_value(v)
+    if tag == "BS":
+        return {b_value(x) for x in v}
+    raise InvalidValueError(f"unknown AttributeValue type {tag!r}")

@@ -1,0 +1,390 @@
+"""The dyntable error tree.
+
+Every error dyntable raises derives from :class:`DyntableError`, grouped by cause::
+
+    DyntableError
+    ├── DeclarationError            a Table / Model / Key declaration is wrong (class creation)
+    ├── InvalidRequestError         known to be invalid before anything is sent
+    │   ├── InvalidValueError       a value DynamoDB cannot store (NaN, 39 digits, empty set...)
+    │   ├── KeyTemplateError        a value would break a key template, or a key part is missing
+    │   ├── ItemTooLargeError       item over 400 KB as DynamoDB counts it
+    │   ├── ExpressionError         unknown field, bad operand, expression over DynamoDB's limits
+    │   ├── TransactionLimitError   over 100 actions / 4 MB, or two actions on one item
+    │   └── CursorError             a pagination cursor was tampered with or belongs elsewhere
+    ├── DecodeError                 a stored item does not fit its model
+    ├── ServiceError                DynamoDB answered with an error (code, message, operation)
+    │   ├── ConditionalCheckFailedError   carries the key and, when returned, the current item
+    │   │   └── VersionConflictError      optimistic locking lost a race
+    │   ├── TransactionCanceledError      per-action reasons
+    │   ├── TransactionConflictError
+    │   ├── ThrottlingError               retryable
+    │   ├── TableNotFoundError
+    │   ├── ResourceInUseError
+    │   ├── ServiceValidationError        DynamoDB's ValidationException
+    │   ├── AccessDeniedError
+    │   └── InternalServerError           retryable
+    ├── TransportError              the request did not get an answer (connection, timeout)
+    └── IncompleteBatchError        retries ran out: exactly which items were not processed
+        ├── BatchWriteError
+        └── BatchGetError
+
+Each class says whether retrying the same request may succeed (``retryable``).
+Service errors are mapped from AWS error codes in one table, :data:`SERVICE_ERRORS`,
+used by every transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "SERVICE_ERRORS",
+    "AccessDeniedError",
+    "BatchGetError",
+    "BatchWriteError",
+    "CancellationReason",
+    "ConditionalCheckFailedError",
+    "CursorError",
+    "DeclarationError",
+    "DecodeError",
+    "DyntableError",
+    "ExpressionError",
+    "IncompleteBatchError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "InvalidValueError",
+    "ItemTooLargeError",
+    "KeyTemplateError",
+    "ResourceInUseError",
+    "ServiceError",
+    "ServiceValidationError",
+    "TableNotFoundError",
+    "ThrottlingError",
+    "TransactionCanceledError",
+    "TransactionConflictError",
+    "TransactionLimitError",
+    "TransportError",
+    "VersionConflictError",
+    "service_error",
+]
+
+
+class DyntableError(Exception):
+    """Root of every error raised by dyntable."""
+
+    retryable: ClassVar[bool] = False
+
+
+class DeclarationError(DyntableError, TypeError):
+    """A table, model or key declaration is invalid (raised at class creation)."""
+
+
+class InvalidRequestError(DyntableError, ValueError):
+    """The request is invalid and was not sent."""
+
+
+class InvalidValueError(InvalidRequestError):
+    """A value cannot be stored in DynamoDB (the message names the field and why)."""
+
+
+class KeyTemplateError(InvalidRequestError):
+    """A key template cannot be filled or parsed with the given values."""
+
+
+class ItemTooLargeError(InvalidRequestError):
+    """The item is larger than DynamoDB's 400 KB limit."""
+
+    def __init__(self, message: str, *, size: int, key: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.size = size
+        self.key = dict(key) if key else None
+
+
+class ExpressionError(InvalidRequestError):
+    """A condition, filter, update or projection is invalid for the model or too large."""
+
+
+class TransactionLimitError(InvalidRequestError):
+    """A transaction breaks DynamoDB's limits (100 actions, 4 MB, one action per item)."""
+
+
+class CursorError(InvalidRequestError):
+    """A pagination cursor is malformed, tampered with, or belongs to another query."""
+
+
+class DecodeError(DyntableError):
+    """A stored item does not fit the model it is decoded into."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        key: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(message)
+        self.model = model
+        self.key = dict(key) if key else None
+
+
+class ServiceError(DyntableError):
+    """DynamoDB (or DAX) answered with an error.
+
+    Attributes:
+        code: the AWS error code, e.g. ``ConditionalCheckFailedException``.
+        message: the service's message.
+        operation: the DynamoDB operation, e.g. ``PutItem``.
+        table: the table name, when known.
+        key: the item key (wire format), when known.
+        status: the HTTP status, when known.
+        response: the raw error response, when available.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str = "",
+        operation: str = "",
+        table: str | None = None,
+        key: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        response: Mapping[str, Any] | None = None,
+    ):
+        self.code = code
+        self.message = message
+        self.operation = operation
+        self.table = table
+        self.key = dict(key) if key else None
+        self.status = status
+        self.response = dict(response) if response else {}
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f"{self.operation} on {self.table}" if self.table else self.operation
+        parts = [f"{self.code or type(self).__name__}: {self.message}".rstrip(": ")]
+        if where:
+            parts.append(f"({where})")
+        if self.key:
+            parts.append(f"key={self.key}")
+        return " ".join(parts)
+
+    def with_context(
+        self,
+        *,
+        table: str | None = None,
+        key: Mapping[str, Any] | None = None,
+    ) -> ServiceError:
+        """Attach table and key to the error (used by the client)."""
+        if table is not None and self.table is None:
+            self.table = table
+        if key is not None and self.key is None:
+            self.key = dict(key)
+        self.args = (self._describe(),)
+        return self
+
+
+class ConditionalCheckFailedError(ServiceError):
+    """A condition on a write was false. ``item`` is the current item when returned."""
+
+    @property
+    def item(self) -> dict[str, Any] | None:
+        """The item as stored when the condition failed (wire format), if DynamoDB returned it."""
+        item = self.response.get("Item")
+        return dict(item) if item else None
+
+
+class VersionConflictError(ConditionalCheckFailedError):
+    """Optimistic locking: the stored version differs from the expected one."""
+
+    def __init__(self, message: str = "", *, expected: int | None = None, **kw: Any):
+        self.expected = expected
+        super().__init__(message, **kw)
+
+
+@dataclass(frozen=True)
+class CancellationReason:
+    """Why one action of a cancelled transaction failed.
+
+    Attributes:
+        index: position of the action in the transaction.
+        code: ``None`` when this action was fine, otherwise e.g. ``ConditionalCheckFailed``.
+        message: DynamoDB's message.
+        action: ``Put`` / ``Update`` / ``Delete`` / ``ConditionCheck`` / ``Get``.
+        model: the model class name of the action, when known.
+        key: the item key (wire format).
+        item: the current item, when ReturnValuesOnConditionCheckFailure returned it.
+    """
+
+    index: int
+    code: str | None
+    message: str | None = None
+    action: str | None = None
+    model: str | None = None
+    key: Mapping[str, Any] | None = None
+    item: Mapping[str, Any] | None = None
+
+
+class TransactionCanceledError(ServiceError):
+    """A transaction was cancelled; ``reasons`` has one entry per action."""
+
+    reasons: list[CancellationReason]
+
+    def __init__(self, message: str = "", **kw: Any):
+        self.reasons = []
+        super().__init__(message, **kw)
+
+    @property
+    def failed(self) -> list[CancellationReason]:
+        """The reasons of the actions that failed (code not ``None``)."""
+        return [r for r in self.reasons if r.code not in (None, "None")]
+
+    @property
+    def retryable_conflict(self) -> bool:
+        """True when every failure is a conflict or throttling: retrying may succeed."""
+        codes = {r.code for r in self.failed}
+        return bool(codes) and codes <= {
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+        }
+
+    def _describe(self) -> str:
+        base = super()._describe()
+        failed = getattr(self, "reasons", None)
+        if not failed:
+            return base
+        lines = [base]
+        for r in self.failed:
+            what = f"{r.action or 'action'} #{r.index}"
+            if r.model:
+                what += f" {r.model}"
+            if r.key:
+                what += f" key={dict(r.key)}"
+            lines.append(f"  {what}: {r.code}: {r.message or ''}".rstrip(": "))
+        return "\n".join(lines)
+
+    def set_reasons(self, reasons: Sequence[CancellationReason]) -> None:
+        """Replace the reasons and refresh the message."""
+        self.reasons = list(reasons)
+        self.args = (self._describe(),)
+
+
+class TransactionConflictError(ServiceError):
+    """Another transaction was working on the same item."""
+
+    retryable = True
+
+
+class ThrottlingError(ServiceError):
+    """Throughput or request rate exceeded; retrying later may succeed."""
+
+    retryable = True
+
+
+class TableNotFoundError(ServiceError):
+    """The table (or index) does not exist or is not active."""
+
+
+class ResourceInUseError(ServiceError):
+    """The table is being created, updated or deleted, or already exists."""
+
+
+class ServiceValidationError(ServiceError):
+    """DynamoDB rejected the request as invalid (ValidationException)."""
+
+
+class AccessDeniedError(ServiceError):
+    """The credentials are not allowed to do this."""
+
+
+class InternalServerError(ServiceError):
+    """DynamoDB failed internally; the request may or may not have been applied."""
+
+    retryable = True
+
+
+class TransportError(DyntableError):
+    """The request got no answer: connection refused or reset, timeout, bad endpoint."""
+
+    retryable = True
+
+
+class IncompleteBatchError(DyntableError):
+    """A batch did not finish before its retries or deadline ran out.
+
+    ``unprocessed`` lists exactly what was not done; everything else was.
+    """
+
+    def __init__(self, message: str, *, unprocessed: Sequence[Any], table: str | None = None):
+        super().__init__(message)
+        self.unprocessed = list(unprocessed)
+        self.table = table
+
+
+class BatchWriteError(IncompleteBatchError):
+    """Items not written by a batch write: ``unprocessed`` holds the original put/delete actions."""
+
+
+class BatchGetError(IncompleteBatchError):
+    """Keys not read by a batch get: ``unprocessed`` holds their keys."""
+
+
+SERVICE_ERRORS: dict[str, type[ServiceError]] = {
+    "ConditionalCheckFailedException": ConditionalCheckFailedError,
+    "TransactionCanceledException": TransactionCanceledError,
+    "TransactionConflictException": TransactionConflictError,
+    "ProvisionedThroughputExceededException": ThrottlingError,
+    "ThrottlingException": ThrottlingError,
+    "RequestLimitExceeded": ThrottlingError,
+    "LimitExceededException": ThrottlingError,
+    "ResourceNotFoundException": TableNotFoundError,
+    "ResourceInUseException": ResourceInUseError,
+    "ValidationException": ServiceValidationError,
+    "SerializationException": ServiceValidationError,
+    "ItemCollectionSizeLimitExceededException": ServiceValidationError,
+    "AccessDeniedException": AccessDeniedError,
+    "UnrecognizedClientException": AccessDeniedError,
+    "InvalidSignatureException": AccessDeniedError,
+    "MissingAuthenticationTokenException": AccessDeniedError,
+    "ExpiredTokenException": AccessDeniedError,
+    "InternalServerError": InternalServerError,
+    "InternalFailure": InternalServerError,
+    "ServiceUnavailable": InternalServerError,
+    "ServiceUnavailableException": InternalServerError,
+}
+
+
+def service_error(
+    code: str,
+    message: str,
+    *,
+    operation: str,
+    status: int | None = None,
+    response: Mapping[str, Any] | None = None,
+) -> ServiceError:
+    """Build the dyntable error for an AWS error code (the one mapping table every transport uses).
+
+    Transaction cancellation reasons found in ``response["CancellationReasons"]`` are decoded
+    into :class:`CancellationReason` entries (action details are filled in by the client).
+    """
+    cls = SERVICE_ERRORS.get(code)
+    if cls is None:
+        cls = InternalServerError if status is not None and status >= 500 else ServiceError
+    err = cls(message, code=code, operation=operation, status=status, response=response)
+    if isinstance(err, TransactionCanceledError) and response:
+        raw = response.get("CancellationReasons") or []
+        err.set_reasons(
+            [
+                CancellationReason(
+                    index=i,
+                    code=None if r.get("Code") in (None, "None") else r.get("Code"),
+                    message=r.get("Message"),
+                    item=r.get("Item"),
+                )
+                for i, r in enumerate(raw)
+            ]
+        )
+    return err

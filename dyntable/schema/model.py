@@ -1,0 +1,281 @@
+"""``Model``: a pydantic v2 model bound to a table with an entity name and key templates."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from dyntable.errors import DeclarationError
+from dyntable.schema.keys import Key
+from dyntable.schema.spec import FieldSpec, KeySpec, ModelSpec
+from dyntable.schema.table import LSI, Table
+from dyntable.schema.templates import Template
+
+__all__ = ["TTL", "Model", "Version"]
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Marks the optimistic-lock version field: ``version: Annotated[int, Version] = 0``.
+Version = _Marker("Version")
+#: Marks the TTL field: ``expires_at: Annotated[datetime | None, TTL] = None``. A field named
+#: like the table's ``ttl`` attribute is the TTL field without the marker.
+TTL = _Marker("TTL")
+
+_NUMERIC = (int, float)
+
+
+class Model(BaseModel):
+    """Base class of dyntable entities.
+
+    Declare with class keywords::
+
+        class Order(Model, table=shop, entity="order"):
+            username: str
+            order_id: str
+            primary = Key(pk="CUSTOMER#{username}", sk="ORDER#{order_id}")
+
+    A class without ``table=`` is an abstract base (shared fields); it cannot be stored.
+    """
+
+    model_config = ConfigDict(ignored_types=(Key,))
+    __dyntable__: ClassVar[ModelSpec]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Class keywords (table=, entity=) are read in __pydantic_init_subclass__.
+        super().__init_subclass__()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        table = kwargs.pop("table", None)
+        entity = kwargs.pop("entity", None)
+        schema_version = kwargs.pop("schema_version", None)
+        if kwargs:
+            raise DeclarationError(
+                f"{cls.__name__}: unknown class keywords {sorted(kwargs)} "
+                "(dyntable takes table=, entity=, schema_version=)"
+            )
+        super().__pydantic_init_subclass__()
+        if table is None:
+            if entity is not None:
+                raise DeclarationError(f"{cls.__name__}: entity= needs table=")
+            if "__dyntable__" in cls.__dict__:
+                del cls.__dyntable__
+            return
+        if not isinstance(table, Table):
+            raise DeclarationError(f"{cls.__name__}: table= takes a Table, not {table!r}")
+        if entity is None:
+            entity = cls.__name__.lower()
+        if not isinstance(entity, str) or not entity:
+            raise DeclarationError(f"{cls.__name__}: entity must be a non-empty string")
+        if schema_version is not None and (
+            not isinstance(schema_version, int) or schema_version < 1
+        ):
+            raise DeclarationError(f"{cls.__name__}: schema_version must be an int >= 1")
+        spec = _build_spec(cls, table, entity, schema_version)
+        cls.__dyntable__ = spec
+        table.register(cls, entity)
+
+
+def _markers(annotation: Any, metadata: list[Any]) -> set[str]:
+    found = {m.name for m in metadata if isinstance(m, _Marker)}
+    if typing.get_origin(annotation) is typing.Annotated:
+        found |= {m.name for m in typing.get_args(annotation)[1:] if isinstance(m, _Marker)}
+    return found
+
+
+def _fields(cls: type[Model], table: Table) -> tuple[dict[str, FieldSpec], str | None, str | None]:
+    fields: dict[str, FieldSpec] = {}
+    versions: list[str] = []
+    ttls: list[str] = []
+    for name, info in cls.model_fields.items():
+        if info.alias and info.alias != name:
+            raise DeclarationError(
+                f"{cls.__name__}.{name}: field aliases are not supported; the field name is "
+                "the attribute name"
+            )
+        marks = _markers(info.annotation, list(info.metadata))
+        is_version = "Version" in marks
+        is_ttl = "TTL" in marks or (table.ttl is not None and name == table.ttl)
+        if is_version:
+            versions.append(name)
+        if is_ttl:
+            ttls.append(name)
+        fields[name] = FieldSpec(name, info.annotation, info.is_required(), is_version, is_ttl)
+    if len(versions) > 1:
+        raise DeclarationError(f"{cls.__name__}: two version fields {versions}; declare one")
+    if len(ttls) > 1:
+        raise DeclarationError(f"{cls.__name__}: two TTL fields {ttls}; declare one")
+    version = versions[0] if versions else None
+    ttl = ttls[0] if ttls else None
+    if version and fields[version].annotation not in (int,):
+        raise DeclarationError(f"{cls.__name__}.{version}: a version field must be an int")
+    if ttl is not None:
+        if table.ttl is None:
+            raise DeclarationError(
+                f"{cls.__name__}.{ttl} is marked TTL but table {table.name!r} declares no ttl="
+            )
+        if ttl != table.ttl:
+            raise DeclarationError(
+                f"{cls.__name__}.{ttl} is marked TTL but the table's TTL attribute is "
+                f"{table.ttl!r}; name the field {table.ttl!r}"
+            )
+    return fields, version, ttl
+
+
+def _declared_keys(cls: type[Model]) -> dict[str, Key[Any]]:
+    keys: dict[str, Key[Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, Key):
+                keys[attr] = value
+    return keys
+
+
+def _templates(
+    cls: type[Model],
+    what: str,
+    source: str | None,
+    attrs: tuple[str, ...],
+    fields: dict[str, FieldSpec],
+    table: Table,
+) -> tuple[Template, ...]:
+    if not attrs:
+        if source is not None:
+            raise DeclarationError(f"{cls.__name__}.{what}: this key has no sort key attribute")
+        return ()
+    if source is None:
+        raise DeclarationError(f"{cls.__name__}.{what}: a template for {attrs[0]!r} is required")
+    template = Template.parse(source)
+    for f in template.fields:
+        if f not in fields:
+            raise DeclarationError(
+                f"{cls.__name__}.{what}: template {source!r} names {f!r}, which is not a field "
+                f"of {cls.__name__} (fields: {sorted(fields)})"
+            )
+    if table.attribute_type(attrs[0]) != "S":
+        if not template.is_single_field:
+            raise DeclarationError(
+                f"{cls.__name__}.{what}: attribute {attrs[0]!r} is of type "
+                f"{table.attribute_type(attrs[0])}; its template must be a single field"
+            )
+    return (template,)
+
+
+def _resolve_key(
+    cls: type[Model], attr: str, key: Key[Any], fields: dict[str, FieldSpec], table: Table,
+    primary: Key[Any] | None,
+) -> KeySpec:
+    what = attr
+    if key.index is None:
+        pk_attrs, sk_attrs = (table.pk,), ((table.sk,) if table.sk else ())
+        return KeySpec(
+            attr, None, pk_attrs, sk_attrs,
+            _templates(cls, what, key.pk, pk_attrs, fields, table),
+            _templates(cls, what, key.sk, sk_attrs, fields, table),
+        )
+    try:
+        idx = table.index(key.index)
+    except DeclarationError as exc:
+        raise DeclarationError(f"{cls.__name__}.{attr}: {exc}") from None
+    if isinstance(idx, LSI):
+        pk_source = primary.pk if primary is not None else None
+        if key.pk is not None and key.pk != pk_source:
+            raise DeclarationError(
+                f"{cls.__name__}.{attr}: LSI {idx.name!r} shares the table's partition key; "
+                f"its pk must be the primary pk template {pk_source!r}, not {key.pk!r}"
+            )
+        pk_attrs, sk_attrs = (table.pk,), (idx.sk,)
+        return KeySpec(
+            attr, idx.name, pk_attrs, sk_attrs,
+            _templates(cls, what, pk_source, pk_attrs, fields, table),
+            _templates(cls, what, key.sk, sk_attrs, fields, table),
+            is_local=True, projection=idx.projection_type, include=idx.include,
+        )
+    if idx.multi_attribute or (key.pk is None and key.sk is None):
+        for a in (*idx.pk_attrs, *idx.sk_attrs):
+            if a not in fields:
+                raise DeclarationError(
+                    f"{cls.__name__}.{attr}: index {idx.name!r} keys on attribute {a!r}, "
+                    f"which is not a field of {cls.__name__}"
+                )
+        return KeySpec(
+            attr, idx.name, idx.pk_attrs, idx.sk_attrs,
+            tuple(Template.parse("{" + a + "}") for a in idx.pk_attrs),
+            tuple(Template.parse("{" + a + "}") for a in idx.sk_attrs),
+            projection=idx.projection_type, include=idx.include, native=True,
+        )
+    return KeySpec(
+        attr, idx.name, idx.pk_attrs, idx.sk_attrs,
+        _templates(cls, what, key.pk, idx.pk_attrs, fields, table),
+        _templates(cls, what, key.sk, idx.sk_attrs, fields, table),
+        projection=idx.projection_type, include=idx.include,
+    )
+
+
+def _build_spec(
+    cls: type[Model], table: Table, entity: str, schema_version: int | None
+) -> ModelSpec:
+    fields, version, ttl = _fields(cls, table)
+    declared = _declared_keys(cls)
+    primaries = [a for a, k in declared.items() if k.index is None]
+    if not primaries:
+        raise DeclarationError(
+            f"{cls.__name__}: declare its primary key, e.g. primary = Key(pk=..., sk=...)"
+        )
+    if len(primaries) > 1:
+        raise DeclarationError(f"{cls.__name__}: two primary keys declared: {primaries}")
+    primary_key = declared[primaries[0]]
+    keys: dict[str, KeySpec] = {}
+    indexes: dict[str, KeySpec] = {}
+    for attr, key in declared.items():
+        spec = _resolve_key(cls, attr, key, fields, table, primary_key)
+        if spec.index is not None:
+            if spec.index in indexes:
+                raise DeclarationError(
+                    f"{cls.__name__}: two keys on index {spec.index!r} "
+                    f"({indexes[spec.index].name}, {attr})"
+                )
+            indexes[spec.index] = spec
+        keys[attr] = spec
+    native = {a for k in keys.values() if k.native for a in k.attrs}
+    reserved = (table.key_attributes() - native) | {table.entity_attribute}
+    for name in fields:
+        if name in reserved:
+            identity = any(
+                name in k.attrs and all(t.source == "{" + name + "}" for t in k.pk_templates
+                                        + k.sk_templates if name in t.fields)
+                for k in keys.values()
+            )
+            if not identity or name == table.entity_attribute:
+                raise DeclarationError(
+                    f"{cls.__name__}.{name}: the field is named like the table's key or "
+                    f"entity attribute {name!r}; rename the field"
+                )
+    if version and version in primary_key_fields(keys[primaries[0]]):
+        raise DeclarationError(f"{cls.__name__}.{version}: the version cannot be a key field")
+    return ModelSpec(
+        model=cls,
+        entity=entity,
+        table=table,
+        fields=fields,
+        primary=keys[primaries[0]],
+        indexes=indexes,
+        keys=keys,
+        version_field=version,
+        ttl_field=ttl,
+        schema_version=schema_version,
+    )
+
+
+def primary_key_fields(spec: KeySpec) -> tuple[str, ...]:
+    """The fields of a key (helper kept public for the codec)."""
+    return spec.fields

@@ -1,0 +1,307 @@
+"""Table declarations: the physical table, its key attributes, indexes, TTL and stream."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from dyntable.errors import DeclarationError
+
+if TYPE_CHECKING:
+    from dyntable.client import Client
+    from dyntable.schema.model import Model
+    from dyntable.transport.base import Transport
+
+__all__ = ["GSI", "LSI", "AttributeType", "Projection", "Table"]
+
+AttributeType = Literal["S", "N", "B"]
+Projection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]
+StreamView = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
+_STREAM_VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+_TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
+
+
+def _check_projection(owner: str, projection: Any) -> tuple[str, tuple[str, ...]]:
+    if projection in ("ALL", "KEYS_ONLY"):
+        return str(projection), ()
+    if isinstance(projection, str) or not isinstance(projection, Sequence):
+        raise DeclarationError(
+            f"{owner}: projection must be 'ALL', 'KEYS_ONLY' or a list of attribute names "
+            f"(INCLUDE), not {projection!r}"
+        )
+    names = tuple(projection)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise DeclarationError(f"{owner}: INCLUDE projection needs attribute names")
+    return "INCLUDE", names
+
+
+def _key_attrs(owner: str, value: str | Sequence[str] | None, *, required: bool) -> tuple[str, ...]:
+    if value is None:
+        if required:
+            raise DeclarationError(f"{owner}: a partition key attribute is required")
+        return ()
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise DeclarationError(f"{owner}: key attribute names must be non-empty strings")
+    if len(names) > 4:
+        raise DeclarationError(f"{owner}: at most 4 attributes per multi-attribute key")
+    return names
+
+
+@dataclass(frozen=True)
+class GSI:
+    """A global secondary index.
+
+    ``pk`` / ``sk`` name the index key attributes. A list of names declares a native
+    multi-attribute key (up to 4 attributes each), whose attributes are model fields.
+    ``projection`` is ``"ALL"`` (default), ``"KEYS_ONLY"`` or a list of attribute names
+    (INCLUDE). Capacity applies to provisioned tables only.
+    """
+
+    name: str
+    pk: str | Sequence[str]
+    sk: str | Sequence[str] | None = None
+    projection: Projection = "ALL"
+    read_capacity: int | None = None
+    write_capacity: int | None = None
+    pk_attrs: tuple[str, ...] = field(init=False, repr=False)
+    sk_attrs: tuple[str, ...] = field(init=False, repr=False)
+    projection_type: str = field(init=False, repr=False)
+    include: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        owner = f"GSI {self.name!r}"
+        if not isinstance(self.name, str) or not (3 <= len(self.name) <= 255):
+            raise DeclarationError(f"{owner}: index names are 3 to 255 characters")
+        object.__setattr__(self, "pk_attrs", _key_attrs(owner, self.pk, required=True))
+        object.__setattr__(self, "sk_attrs", _key_attrs(owner, self.sk, required=False))
+        ptype, include = _check_projection(owner, self.projection)
+        object.__setattr__(self, "projection_type", ptype)
+        object.__setattr__(self, "include", include)
+
+    @property
+    def is_local(self) -> bool:
+        """False: a GSI has its own partition key."""
+        return False
+
+    @property
+    def multi_attribute(self) -> bool:
+        """True when a key has more than one attribute (native multi-attribute keys)."""
+        return len(self.pk_attrs) > 1 or len(self.sk_attrs) > 1
+
+
+@dataclass(frozen=True)
+class LSI:
+    """A local secondary index: the table's partition key with another sort key."""
+
+    name: str
+    sk: str
+    projection: Projection = "ALL"
+    projection_type: str = field(init=False, repr=False)
+    include: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        owner = f"LSI {self.name!r}"
+        if not isinstance(self.name, str) or not (3 <= len(self.name) <= 255):
+            raise DeclarationError(f"{owner}: index names are 3 to 255 characters")
+        if not isinstance(self.sk, str) or not self.sk:
+            raise DeclarationError(f"{owner}: an LSI needs one sort key attribute name")
+        ptype, include = _check_projection(owner, self.projection)
+        object.__setattr__(self, "projection_type", ptype)
+        object.__setattr__(self, "include", include)
+
+    @property
+    def is_local(self) -> bool:
+        """True: an LSI shares the table's partition key."""
+        return True
+
+    @property
+    def pk_attrs(self) -> tuple[str, ...]:
+        """Filled in by the table: an LSI's partition key is the table's."""
+        return ()
+
+    @property
+    def sk_attrs(self) -> tuple[str, ...]:
+        """The LSI sort key attribute."""
+        return (self.sk,)
+
+
+class Table:
+    """One physical DynamoDB table shared by many entity models.
+
+    Args:
+        name: the table name.
+        pk / sk: key attribute names (generic names such as ``PK`` / ``SK`` suit single-table
+            design); ``sk=None`` for a table without sort key.
+        gsis / lsis: secondary indexes (at most 20 GSIs and 5 LSIs).
+        ttl: the TTL attribute name (epoch seconds on the wire).
+        stream: stream view type, or ``None`` for no stream.
+        billing_mode: ``PAY_PER_REQUEST`` (default) or ``PROVISIONED`` (then give capacity).
+        table_class: ``STANDARD`` or ``STANDARD_INFREQUENT_ACCESS``.
+        entity_attribute: the attribute naming each item's entity.
+        attribute_types: key attribute types other than ``S`` (e.g. ``{"LSI1SK": "N"}``).
+        deletion_protection: passed to CreateTable.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        pk: str = "PK",
+        sk: str | None = "SK",
+        gsis: Sequence[GSI] = (),
+        lsis: Sequence[LSI] = (),
+        ttl: str | None = None,
+        stream: StreamView | None = None,
+        billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST",
+        read_capacity: int | None = None,
+        write_capacity: int | None = None,
+        table_class: str | None = None,
+        entity_attribute: str = "_entity",
+        attribute_types: dict[str, AttributeType] | None = None,
+        deletion_protection: bool = False,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not (3 <= len(name) <= 255):
+            raise DeclarationError(f"table name must be 3 to 255 characters, not {name!r}")
+        self.name = name
+        self.pk = pk
+        self.sk = sk
+        self.gsis = tuple(gsis)
+        self.lsis = tuple(lsis)
+        self.ttl = ttl
+        self.stream = stream
+        self.billing_mode = billing_mode
+        self.read_capacity = read_capacity
+        self.write_capacity = write_capacity
+        self.table_class = table_class
+        self.entity_attribute = entity_attribute
+        self.attribute_types: dict[str, AttributeType] = dict(attribute_types or {})
+        self.deletion_protection = deletion_protection
+        self.tags = dict(tags or {})
+        self._models: dict[str, type[Model]] = {}
+        self._lock = threading.Lock()
+        self._check()
+
+    def _check(self) -> None:
+        if len(self.gsis) > 20:
+            raise DeclarationError(f"table {self.name!r}: at most 20 GSIs")
+        if len(self.lsis) > 5:
+            raise DeclarationError(f"table {self.name!r}: at most 5 LSIs")
+        if self.lsis and not self.sk:
+            raise DeclarationError(f"table {self.name!r}: LSIs need a table with a sort key")
+        names = [i.name for i in (*self.gsis, *self.lsis)]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise DeclarationError(f"table {self.name!r}: index names used twice: {sorted(dupes)}")
+        for g in self.gsis:
+            if not isinstance(g, GSI):
+                raise DeclarationError(f"table {self.name!r}: gsis takes GSI(...) declarations")
+        for lsi in self.lsis:
+            if not isinstance(lsi, LSI):
+                raise DeclarationError(f"table {self.name!r}: lsis takes LSI(...) declarations")
+            if lsi.sk == self.sk:
+                raise DeclarationError(
+                    f"LSI {lsi.name!r} must have a sort key other than the table's ({self.sk!r})"
+                )
+        if self.stream is not None and self.stream not in _STREAM_VIEWS:
+            raise DeclarationError(
+                f"table {self.name!r}: stream must be one of {_STREAM_VIEWS} or None"
+            )
+        if self.billing_mode not in ("PAY_PER_REQUEST", "PROVISIONED"):
+            raise DeclarationError("billing_mode must be PAY_PER_REQUEST or PROVISIONED")
+        if self.billing_mode == "PROVISIONED" and not (self.read_capacity and self.write_capacity):
+            raise DeclarationError(
+                f"table {self.name!r}: PROVISIONED billing needs read_capacity and write_capacity"
+            )
+        if self.table_class is not None and self.table_class not in _TABLE_CLASSES:
+            raise DeclarationError(f"table_class must be one of {_TABLE_CLASSES}")
+        for attr, typ in self.attribute_types.items():
+            if typ not in ("S", "N", "B"):
+                raise DeclarationError(f"attribute type of {attr!r} must be S, N or B")
+        if self.entity_attribute in self.key_attributes():
+            raise DeclarationError("entity_attribute cannot be a key attribute")
+
+    # -- key attributes --------------------------------------------------------------
+
+    def key_attributes(self) -> set[str]:
+        """Every key attribute of the table and its indexes."""
+        attrs = {self.pk}
+        if self.sk:
+            attrs.add(self.sk)
+        for g in self.gsis:
+            attrs.update(g.pk_attrs)
+            attrs.update(g.sk_attrs)
+        for lsi in self.lsis:
+            attrs.add(lsi.sk)
+        return attrs
+
+    def attribute_type(self, name: str) -> AttributeType:
+        """The declared DynamoDB type of a key attribute (``S`` unless declared otherwise)."""
+        return self.attribute_types.get(name, "S")
+
+    def index(self, name: str) -> GSI | LSI:
+        """The index called ``name``; DeclarationError when the table has none."""
+        for idx in (*self.gsis, *self.lsis):
+            if idx.name == name:
+                return idx
+        known = [i.name for i in (*self.gsis, *self.lsis)] or "none"
+        raise DeclarationError(f"table {self.name!r} has no index {name!r} (indexes: {known})")
+
+    def index_key_attrs(self, name: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(partition attributes, sort attributes) of the table (``None``) or an index."""
+        if name is None:
+            return (self.pk,), ((self.sk,) if self.sk else ())
+        idx = self.index(name)
+        if isinstance(idx, LSI):
+            return (self.pk,), (idx.sk,)
+        return idx.pk_attrs, idx.sk_attrs
+
+    # -- entity registry -------------------------------------------------------------
+
+    def register(self, model: type[Model], entity: str) -> None:
+        """Bind ``model`` to this table under ``entity`` (done at class creation)."""
+        with self._lock:
+            other = self._models.get(entity)
+            if other is not None and other.__qualname__ != model.__qualname__:
+                raise DeclarationError(
+                    f"entity {entity!r} is already used by {other.__qualname__} on table "
+                    f"{self.name!r}; {model.__qualname__} needs another entity name"
+                )
+            self._models[entity] = model
+
+    def model_for(self, entity: str) -> type[Model] | None:
+        """The model registered for ``entity``, or ``None``."""
+        return self._models.get(entity)
+
+    @property
+    def models(self) -> dict[str, type[Model]]:
+        """Entity name -> model class, for every model bound to this table."""
+        return dict(self._models)
+
+    # -- connecting --------------------------------------------------------------------
+
+    def connect(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        transport: Transport | None = None,
+        **options: Any,
+    ) -> Client:
+        """A client for this table. Sends no request (no DescribeTable at connect).
+
+        Without ``transport`` a :class:`~dyntable.transport.boto3.Boto3Transport` is made
+        from the boto3 default chain, ``endpoint_url`` and ``region``; ``options`` go to the
+        client (e.g. ``cursor_secret``, ``hide_expired``) or, when the client does not take
+        them, to the transport.
+        """
+        from dyntable.client import Client
+
+        return Client(self, endpoint_url=endpoint_url, region=region, transport=transport,
+                      **options)
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, pk={self.pk!r}, sk={self.sk!r})"

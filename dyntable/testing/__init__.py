@@ -1,0 +1,61 @@
+"""Local DynamoDB servers for tests, demos and benchmarks.
+
+- :class:`DynamoDBLocal` fetches (once, into a per-user cache) and runs Amazon's
+  DynamoDB Local; :func:`ensure_dynamodb_local` and :func:`java_path` are its helpers.
+- :func:`start_embedded` starts DynamoDB Local when possible, moto's server otherwise.
+- The pytest plugin (``dyntable.testing.pytest_plugin``, loaded automatically) provides
+  the ``dynamodb_endpoint``, ``moto_endpoint`` and ``unique_table_name`` fixtures.
+
+Names are imported on first use, so ``import dyntable.testing`` costs nothing.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dyntable.testing.dynamodb_local import (
+        DynamoDBLocal,
+        LocalServerError,
+        MissingDependencyError,
+        UnsafeArchiveError,
+        ensure_dynamodb_local,
+        java_path,
+    )
+    from dyntable.testing.embedded import EmbeddedServer, start_embedded
+
+__all__ = [
+    "DynamoDBLocal",
+    "EmbeddedServer",
+    "LocalServerError",
+    "MissingDependencyError",
+    "UnsafeArchiveError",
+    "ensure_dynamodb_local",
+    "java_path",
+    "start_embedded",
+]
+
+_MODULES = {
+    "DynamoDBLocal": "dynamodb_local",
+    "LocalServerError": "dynamodb_local",
+    "MissingDependencyError": "dynamodb_local",
+    "UnsafeArchiveError": "dynamodb_local",
+    "ensure_dynamodb_local": "dynamodb_local",
+    "java_path": "dynamodb_local",
+    "EmbeddedServer": "embedded",
+    "start_embedded": "embedded",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

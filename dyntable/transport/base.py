@@ -1,0 +1,152 @@
+"""The transport boundary: one small interface that sends one DynamoDB call.
+
+Operations build requests (DynamoDB low-level parameters, AttributeValues in the
+boto3 client's wire form: ``{"S": "x"}``, ``{"N": "1"}``, ``{"B": b"..."}``); a
+transport sends one and returns the response dict, or raises a
+:class:`~dyntable.errors.ServiceError` / :class:`~dyntable.errors.TransportError`.
+Transports know nothing of models. Binary values in responses may arrive as bytes or as
+base64 text (the JSON protocol); the codec accepts both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "READ_OPERATIONS",
+    "TABLE_OPERATIONS",
+    "WRITE_OPERATIONS",
+    "CallEvent",
+    "Hook",
+    "Transport",
+    "TransportBase",
+]
+
+Params = dict[str, Any]
+Response = dict[str, Any]
+
+#: Operations that read items.
+READ_OPERATIONS = frozenset(
+    {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "ExecuteStatement"}
+)
+#: Operations that write items.
+WRITE_OPERATIONS = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
+    }
+)
+#: Control-plane operations (DAX does not serve these).
+TABLE_OPERATIONS = frozenset(
+    {
+        "CreateTable",
+        "DeleteTable",
+        "DescribeTable",
+        "UpdateTable",
+        "ListTables",
+        "UpdateTimeToLive",
+        "DescribeTimeToLive",
+        "DescribeContinuousBackups",
+        "TagResource",
+        "ListTagsOfResource",
+    }
+)
+
+
+@dataclass
+class CallEvent:
+    """What a transport reports after each call (for logging and metrics hooks).
+
+    Never holds credentials or item values: only the operation, table, timing,
+    retries, capacity and the error class.
+    """
+
+    operation: str
+    table: str | None
+    duration: float
+    attempts: int = 1
+    error: str | None = None
+    consumed_capacity: Any = None
+    transport: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def retries(self) -> int:
+        """Retries made after the first attempt."""
+        return max(0, self.attempts - 1)
+
+
+Hook = Callable[[CallEvent], None]
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one DynamoDB low-level call. Implementations must be thread-safe."""
+
+    def send(self, operation: str, params: Params) -> Response:
+        """Send ``operation`` (e.g. ``"PutItem"``) with ``params``; return the response."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def table_of(params: Params) -> str | None:
+    """The table a request is for, when it names one directly."""
+    name = params.get("TableName")
+    return name if isinstance(name, str) else None
+
+
+class TransportBase:
+    """Helpers shared by transports: hooks and per-operation counters."""
+
+    name = "transport"
+
+    def __init__(self, hooks: list[Hook] | None = None) -> None:
+        self.hooks: list[Hook] = list(hooks or [])
+        self.calls = 0
+        self.retries = 0
+
+    def add_hook(self, hook: Hook) -> None:
+        """Call ``hook(event)`` after every call this transport sends."""
+        self.hooks.append(hook)
+
+    def emit(self, event: CallEvent) -> None:
+        """Count the call and pass ``event`` to the hooks."""
+        self.calls += 1
+        self.retries += event.retries
+        for hook in self.hooks:
+            hook(event)
+
+    @contextmanager
+    def timed(self, operation: str, params: Params) -> Iterator[CallEvent]:
+        """Time a call; the body fills ``attempts`` / ``consumed_capacity`` / ``error``."""
+        event = CallEvent(operation, table_of(params), 0.0, transport=self.name)
+        start = time.perf_counter()
+        try:
+            yield event
+        except BaseException as exc:
+            event.error = type(exc).__name__
+            raise
+        finally:
+            event.duration = time.perf_counter() - start
+            self.emit(event)
+
+    def close(self) -> None:
+        """Release connections (nothing by default)."""
+
+    def __enter__(self) -> TransportBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

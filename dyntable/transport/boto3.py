@@ -1,0 +1,163 @@
+"""The default transport: a botocore DynamoDB client, created once and reused."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from dyntable.errors import TransportError, service_error
+from dyntable.transport.base import Params, Response, TransportBase
+
+if TYPE_CHECKING:
+    import boto3
+
+__all__ = ["Boto3Transport", "RetryConfig"]
+
+# Operation name -> botocore client method name, resolved once.
+_METHODS: dict[str, str] = {}
+
+
+def _method_name(operation: str) -> str:
+    name = _METHODS.get(operation)
+    if name is None:
+        name = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+        _METHODS[operation] = name
+    return name
+
+
+class RetryConfig:
+    """botocore retry settings: ``mode`` is ``standard`` (default) or ``adaptive``."""
+
+    def __init__(self, mode: str = "standard", max_attempts: int = 4) -> None:
+        if mode not in ("standard", "adaptive", "legacy"):
+            raise ValueError(f"retry mode must be standard, adaptive or legacy, not {mode!r}")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.mode = mode
+        self.max_attempts = max_attempts
+
+    def as_botocore(self) -> dict[str, Any]:
+        """The ``retries`` dict for ``botocore.config.Config``."""
+        return {"mode": self.mode, "total_max_attempts": self.max_attempts}
+
+
+class Boto3Transport(TransportBase):
+    """Sends calls through a boto3 DynamoDB client.
+
+    Args:
+        client: an existing boto3 DynamoDB client (used as is).
+        session: a boto3 session to create the client from.
+        endpoint_url: e.g. ``http://localhost:8000`` for DynamoDB Local.
+        region: AWS region (default: the usual boto3 chain).
+        retry: botocore retry settings (default: standard mode, 4 attempts).
+        connect_timeout / read_timeout: seconds.
+        max_pool_connections: HTTP connection pool size (raise it for threaded bulk loads).
+        validate_params: botocore parameter validation; off by default because
+            dyntable builds and checks every request itself.
+        hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call.
+
+    The client is created when the transport is, never per call: in Lambda, create the
+    transport (or ``table.connect()``) at module level, outside the handler.
+    """
+
+    name = "boto3"
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        session: boto3.Session | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        retry: RetryConfig | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_pool_connections: int = 32,
+        validate_params: bool = False,
+        hooks: list[Any] | None = None,
+    ) -> None:
+        super().__init__(hooks)
+        self.retry = retry or RetryConfig()
+        if client is None:
+            client = self._make_client(
+                session,
+                endpoint_url,
+                region,
+                connect_timeout,
+                read_timeout,
+                max_pool_connections,
+                validate_params,
+            )
+        self.client = client
+        self._lock = threading.Lock()
+        self._bound: dict[str, Any] = {}
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._client_error = ClientError
+        self._botocore_error = BotoCoreError
+
+    def _make_client(
+        self,
+        session: Any,
+        endpoint_url: str | None,
+        region: str | None,
+        connect_timeout: float,
+        read_timeout: float,
+        max_pool_connections: int,
+        validate_params: bool,
+    ) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            retries=self.retry.as_botocore(),  # type: ignore[arg-type]
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+            parameter_validation=validate_params,
+            tcp_keepalive=True,
+        )
+        session = session or boto3.session.Session()
+        if region is None and session.region_name is None:
+            region = "us-east-1" if endpoint_url else None
+        return session.client(
+            "dynamodb", endpoint_url=endpoint_url, region_name=region, config=config
+        )
+
+    def _method(self, operation: str) -> Any:
+        method = self._bound.get(operation)
+        if method is None:
+            method = getattr(self.client, _method_name(operation))
+            self._bound[operation] = method
+        return method
+
+    def send(self, operation: str, params: Params) -> Response:
+        """Send one call; botocore's retry handler retries throttling and 5xx."""
+        method = self._method(operation)
+        with self.timed(operation, params) as event:
+            try:
+                response: Response = method(**params)
+            except self._client_error as exc:
+                err = exc.response.get("Error", {})
+                meta = exc.response.get("ResponseMetadata", {})
+                event.attempts = int(meta.get("RetryAttempts", 0)) + 1
+                raise service_error(
+                    str(err.get("Code", "")),
+                    str(err.get("Message", "")),
+                    operation=operation,
+                    status=meta.get("HTTPStatusCode"),
+                    response=exc.response,
+                ) from None
+            except self._botocore_error as exc:
+                raise TransportError(f"{operation}: {exc}") from exc
+            meta = response.get("ResponseMetadata")
+            if meta:
+                event.attempts = int(meta.get("RetryAttempts", 0)) + 1
+            event.consumed_capacity = response.get("ConsumedCapacity")
+            return response
+
+    def close(self) -> None:
+        """Close the client's connection pool."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()

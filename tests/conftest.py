@@ -1,0 +1,111 @@
+"""Shared fixtures: a fresh, uniquely named ``shop`` table per test, over each transport.
+
+The session-wide DynamoDB Local server and ``unique_table_name`` come from dyntable's own
+pytest plugin (``dyntable.testing.pytest_plugin``). ``DYNTABLE_TEST_TRANSPORTS`` picks the
+transports the integration suite runs over (default: every one available).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from dyntable.client import Client
+from dyntable.transport.base import Transport
+from tests.models import shop
+
+TransportFactory = Callable[[str], Transport]
+
+
+def _boto3(endpoint: str) -> Transport:
+    from dyntable.transport.boto3 import Boto3Transport
+
+    return Boto3Transport(endpoint_url=endpoint, region="us-east-1")
+
+
+def _cached(endpoint: str) -> Transport:
+    from dyntable.transport.cache import CachedTransport
+
+    return CachedTransport(_boto3(endpoint))  # type: ignore[no-any-return]
+
+
+def _http(endpoint: str) -> Transport:
+    from dyntable.transport.http import HttpTransport
+
+    return HttpTransport(endpoint_url=endpoint, region="us-east-1")  # type: ignore[no-any-return]
+
+
+TRANSPORTS: dict[str, TransportFactory] = {"boto3": _boto3, "cached": _cached, "http": _http}
+
+
+def _available() -> list[str]:
+    wanted = os.environ.get("DYNTABLE_TEST_TRANSPORTS", ",".join(TRANSPORTS)).split(",")
+    out = []
+    for name in wanted:
+        name = name.strip()
+        if name not in TRANSPORTS:
+            continue
+        module = {"boto3": "dyntable.transport.boto3", "cached": "dyntable.transport.cache",
+                  "http": "dyntable.transport.http"}[name]
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        out.append(name)
+    return out
+
+
+@pytest.fixture(params=_available())
+def transport_name(request: pytest.FixtureRequest) -> str:
+    """The transport an integration test runs over (parametrized)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_client(dynamodb_endpoint: str, unique_table_name: str,
+                transport_name: str) -> Iterator[Callable[..., Client]]:
+    """A factory of clients for one fresh table (created on first call, deleted after)."""
+    made: list[Client] = []
+
+    def factory(**options: Any) -> Client:
+        client = shop.connect(
+            transport=TRANSPORTS[transport_name](dynamodb_endpoint),
+            table_name=unique_table_name,
+            **options,
+        )
+        if not made:
+            client.create_table()
+        made.append(client)
+        return client
+
+    yield factory
+    if made:
+        try:
+            made[0].delete_table(wait=False)
+        finally:
+            for c in made:
+                c.close()
+
+
+@pytest.fixture
+def db(make_client: Callable[..., Client]) -> Client:
+    """A client on a fresh ``shop`` table on DynamoDB Local."""
+    return make_client()
+
+
+@pytest.fixture
+def offline_db() -> Client:
+    """A client whose transport fails every call: for compile-only tests."""
+    from dyntable.errors import TransportError
+
+    class _Offline:
+        def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            raise TransportError(f"offline test sent {operation}")
+
+        def close(self) -> None:
+            pass
+
+    return shop.connect(transport=_Offline())
