@@ -40,7 +40,26 @@ _LAZY: dict[str, str] = {
     "list_append": "dyntable.expressions.paths",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = [
+    "GSI",
+    "LSI",
+    "TTL",
+    "Client",
+    "Collection",
+    "F",
+    "Key",
+    "Model",
+    "Page",
+    "Path",
+    "Query",
+    "Scan",
+    "Table",
+    "UpdateBuilder",
+    "Version",
+    "__version__",
+    "if_not_exists",
+    "list_append",
+]
 
 
 def __getattr__(name: str) -> Any:

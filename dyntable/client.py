@@ -29,7 +29,7 @@ from dyntable.operations.reads import Query, Scan
 from dyntable.operations.tables import create_table_params, ttl_params
 
 if TYPE_CHECKING:
-    from dyntable.schema.keys import Key
+    from dyntable.schema.keys import ModelKey
     from dyntable.schema.model import Model
     from dyntable.schema.table import Table
     from dyntable.transport.base import Transport
@@ -238,7 +238,7 @@ class Client:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def query(self, key: Key[M], **fields: Any) -> Query[M]:
+    def query(self, key: ModelKey[M], **fields: Any) -> Query[M]:
         """A query on a model key: partition fields, optionally leading sort-key fields."""
         return Query(self, key, fields)
 

@@ -44,8 +44,8 @@ TRANSPORTS: dict[str, TransportFactory] = {"boto3": _boto3, "cached": _cached, "
 def _available() -> list[str]:
     wanted = os.environ.get("DYNTABLE_TEST_TRANSPORTS", ",".join(TRANSPORTS)).split(",")
     out = []
-    for name in wanted:
-        name = name.strip()
+    for raw in wanted:
+        name = raw.strip()
         if name not in TRANSPORTS:
             continue
         module = {"boto3": "dyntable.transport.boto3", "cached": "dyntable.transport.cache",

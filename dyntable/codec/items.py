@@ -103,7 +103,8 @@ class _KeyPart:
         self.specs = template.specs
 
     def text_parts(self, values: Mapping[str, Any]) -> dict[str, str]:
-        return {f: key_text(values[f], s) for f, s in zip(self.fields, self.specs)}
+        pairs = zip(self.fields, self.specs, strict=True)
+        return {f: key_text(values[f], s) for f, s in pairs}
 
     def build(self, values: Mapping[str, Any]) -> AV:
         if self.type == "N":
@@ -147,10 +148,10 @@ class ItemCodec(Generic[M]):
         for kname, key in spec.keys.items():
             if key.native:
                 continue
-            parts = [_KeyPart(self, a, t, _MAX_PK) for a, t in zip(key.pk_attrs,
-                                                                   key.pk_templates)]
-            parts += [_KeyPart(self, a, t, _MAX_SK) for a, t in zip(key.sk_attrs,
-                                                                    key.sk_templates)]
+            pk = zip(key.pk_attrs, key.pk_templates, strict=True)
+            sk = zip(key.sk_attrs, key.sk_templates, strict=True)
+            parts = [_KeyPart(self, a, t, _MAX_PK) for a, t in pk]
+            parts += [_KeyPart(self, a, t, _MAX_SK) for a, t in sk]
             self.parts[kname] = parts
         self.primary_parts = self.parts[spec.primary.name]
         self.index_keys = [
@@ -283,7 +284,7 @@ class ItemCodec(Generic[M]):
         templates = key.pk_templates if which == "pk" else key.sk_templates
         out: dict[str, str] = {}
         for t in templates:
-            for f, s in zip(t.fields, t.specs):
+            for f, s in zip(t.fields, t.specs, strict=True):
                 if f in values:
                     try:
                         out[f] = key_text(values[f], s)
@@ -350,7 +351,7 @@ class ItemCodec(Generic[M]):
             present = {k: self.coerce(k, v) for k, v in values.items() if k in item}
         except InvalidValueError as exc:
             raise self._decode_error(item, exc) from None
-        obj = self.model.model_construct(_fields_set=set(present), **present)
+        obj: M = self.model.model_construct(_fields_set=set(present), **present)
         d = obj.__dict__
         for k in list(d):
             if k not in present:

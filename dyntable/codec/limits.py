@@ -26,8 +26,7 @@ def check_decimal(value: Decimal, path: str = "") -> str:
                                 "not DynamoDB numbers")
     if not value:
         return "0"
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
+    digits = value.as_tuple().digits
     # Leading and trailing zeros are not significant for DynamoDB.
     n = len(digits)
     i = 0

@@ -20,7 +20,7 @@ from dyntable.expressions.paths import F, Path, attr
 from dyntable.operations.cursors import decode_cursor, encode_cursor, fingerprint
 
 if TYPE_CHECKING:
-    from dyntable.schema.keys import Key
+    from dyntable.schema.keys import ModelKey
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec
 
@@ -257,7 +257,8 @@ class _Read(Generic[M]):
         start = decode_cursor(cursor, fp, secret, self._key_attrs()) if cursor else None
         items: list[M] = []
         last: dict[str, Any] | None = None
-        for batch, last in self._pages(start):
+        for batch, key in self._pages(start):
+            last = key
             items.extend(batch)
             if self._limit is None:
                 break
@@ -284,9 +285,9 @@ class Query(_Read[M]):
 
     operation = "Query"
 
-    def __init__(self, reader: Reader, key: Key[M], fields: Mapping[str, Any]) -> None:
-        if key.model is None:
-            raise InvalidRequestError("query() takes a Key declared on a model")
+    def __init__(self, reader: Reader, key: ModelKey[M], fields: Mapping[str, Any]) -> None:
+        if not hasattr(key, "spec") or not hasattr(key, "model"):
+            raise InvalidRequestError("query() takes a key read from a model, e.g. Order.primary")
         codec = codec_for(key.model)
         super().__init__(reader, codec, key.spec)
         spec = key.spec
@@ -317,8 +318,8 @@ class Query(_Read[M]):
         template = spec.sk_template
         if template is None:
             raise KeyTemplateError(f"{self._codec.model.__name__}.{spec.name} has no sort key")
-        if spec.native or not template.fields or spec.sk_attrs and \
-                self._codec.spec.table.attribute_type(spec.sk_attrs[0]) != "S":
+        if spec.native or not template.fields or (spec.sk_attrs and \
+                self._codec.spec.table.attribute_type(spec.sk_attrs[0]) != "S"):
             raise KeyTemplateError("sort key conditions on this key take sk_value=...")
         order = [f for f in template.fields if f in values]
         coerced: dict[str, Any] = {}

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec
 
-__all__ = ["Key"]
+__all__ = ["Key", "ModelKey"]
 
 M = TypeVar("M", bound="Model")
 
 
-class Key(Generic[M]):
+class Key:
     """A key declaration: ``primary = Key(pk="CUSTOMER#{username}", sk="ORDER#{order_id}")``.
 
     ``index`` names a GSI or LSI of the table (``None``: the table's primary key). An LSI
     key gives only ``sk`` (its partition key is the primary one). A GSI with native
     multi-attribute keys needs no templates: its key attributes are model fields.
 
-    Read on the model class (``Order.primary``) a key is bound to that model and is what
-    ``db.query(...)`` takes.
+    Read on the model class (``Order.primary``) a key is a :class:`ModelKey` bound to that
+    model: what ``db.query(...)`` takes.
     """
 
     def __init__(
@@ -35,38 +35,48 @@ class Key(Generic[M]):
         self.sk = sk
         self.index = index
         self.name = ""
-        self.model: type[M] | None = None
-        self._bound: dict[type[Any], Key[Any]] = {}
+        self._bound: dict[type[Any], ModelKey[Any]] = {}
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name
-        self.model = owner
 
-    @overload
-    def __get__(self, obj: None, owner: type[M]) -> Key[M]: ...
-
-    @overload
-    def __get__(self, obj: M, owner: type[M]) -> Key[M]: ...
-
-    def __get__(self, obj: Any, owner: type[Any]) -> Key[Any]:
-        if owner is self.model or self.model is None:
-            return self
+    def __get__(self, obj: object, owner: type[M]) -> ModelKey[M]:
         bound = self._bound.get(owner)
         if bound is None:
-            bound = Key(pk=self.pk, sk=self.sk, index=self.index)
-            bound.name = self.name
-            bound.model = owner
+            bound = ModelKey(self, owner)
             self._bound[owner] = bound
         return bound
 
+    def __repr__(self) -> str:
+        where = f"index={self.index!r}, " if self.index else ""
+        return f"Key({where}pk={self.pk!r}, sk={self.sk!r})"
+
+
+class ModelKey(Generic[M]):
+    """A :class:`Key` read on a model class: knows its model and resolved spec."""
+
+    __slots__ = ("declaration", "model")
+
+    def __init__(self, declaration: Key, model: type[M]) -> None:
+        self.declaration = declaration
+        self.model = model
+
+    @property
+    def name(self) -> str:
+        """The attribute name of the key on the model (e.g. ``"primary"``)."""
+        return self.declaration.name
+
+    @property
+    def index(self) -> str | None:
+        """The index name, or ``None`` for the table's primary key."""
+        return self.declaration.index
+
     @property
     def spec(self) -> KeySpec:
-        """The resolved key (attributes, templates) of the model this key is bound to."""
-        if self.model is None:
-            raise TypeError("this Key is not declared on a model")
+        """The resolved key (attributes, templates)."""
         return self.model.__dyntable__.key(self.name)
 
     def __repr__(self) -> str:
-        owner = self.model.__name__ if self.model else "?"
-        where = f"index={self.index!r}, " if self.index else ""
-        return f"<Key {owner}.{self.name} {where}pk={self.pk!r} sk={self.sk!r}>"
+        d = self.declaration
+        where = f"index={d.index!r}, " if d.index else ""
+        return f"<Key {self.model.__name__}.{d.name} {where}pk={d.pk!r} sk={d.sk!r}>"

@@ -131,8 +131,8 @@ def _fields(cls: type[Model], table: Table) -> tuple[dict[str, FieldSpec], str |
     return fields, version, ttl
 
 
-def _declared_keys(cls: type[Model]) -> dict[str, Key[Any]]:
-    keys: dict[str, Key[Any]] = {}
+def _declared_keys(cls: type[Model]) -> dict[str, Key]:
+    keys: dict[str, Key] = {}
     for klass in reversed(cls.__mro__):
         for attr, value in vars(klass).items():
             if isinstance(value, Key):
@@ -161,18 +161,17 @@ def _templates(
                 f"{cls.__name__}.{what}: template {source!r} names {f!r}, which is not a field "
                 f"of {cls.__name__} (fields: {sorted(fields)})"
             )
-    if table.attribute_type(attrs[0]) != "S":
-        if not template.is_single_field:
-            raise DeclarationError(
-                f"{cls.__name__}.{what}: attribute {attrs[0]!r} is of type "
-                f"{table.attribute_type(attrs[0])}; its template must be a single field"
-            )
+    if table.attribute_type(attrs[0]) != "S" and not template.is_single_field:
+        raise DeclarationError(
+            f"{cls.__name__}.{what}: attribute {attrs[0]!r} is of type "
+            f"{table.attribute_type(attrs[0])}; its template must be a single field"
+        )
     return (template,)
 
 
 def _resolve_key(
-    cls: type[Model], attr: str, key: Key[Any], fields: dict[str, FieldSpec], table: Table,
-    primary: Key[Any] | None,
+    cls: type[Model], attr: str, key: Key, fields: dict[str, FieldSpec], table: Table,
+    primary: Key | None,
 ) -> KeySpec:
     what = attr
     if key.index is None:

@@ -185,14 +185,14 @@ class Table:
         self._lock = threading.Lock()
         self._check()
 
-    def _check(self) -> None:
+    def _check(self) -> None:  # noqa: C901 - one check per rule
         if len(self.gsis) > 20:
             raise DeclarationError(f"table {self.name!r}: at most 20 GSIs")
         if len(self.lsis) > 5:
             raise DeclarationError(f"table {self.name!r}: at most 5 LSIs")
         if self.lsis and not self.sk:
             raise DeclarationError(f"table {self.name!r}: LSIs need a table with a sort key")
-        names = [i.name for i in (*self.gsis, *self.lsis)]
+        names = [i.name for i in self.indexes]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise DeclarationError(f"table {self.name!r}: index names used twice: {sorted(dupes)}")
@@ -242,12 +242,17 @@ class Table:
         """The declared DynamoDB type of a key attribute (``S`` unless declared otherwise)."""
         return self.attribute_types.get(name, "S")
 
+    @property
+    def indexes(self) -> list[GSI | LSI]:
+        """Every secondary index, GSIs first."""
+        return [*self.gsis, *self.lsis]
+
     def index(self, name: str) -> GSI | LSI:
         """The index called ``name``; DeclarationError when the table has none."""
-        for idx in (*self.gsis, *self.lsis):
+        for idx in self.indexes:
             if idx.name == name:
                 return idx
-        known = [i.name for i in (*self.gsis, *self.lsis)] or "none"
+        known = [i.name for i in self.indexes] or "none"
         raise DeclarationError(f"table {self.name!r} has no index {name!r} (indexes: {known})")
 
     def index_key_attrs(self, name: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -150,9 +150,9 @@ class Boto3Transport(TransportBase):
                 ) from None
             except self._botocore_error as exc:
                 raise TransportError(f"{operation}: {exc}") from exc
-            meta = response.get("ResponseMetadata")
-            if meta:
-                event.attempts = int(meta.get("RetryAttempts", 0)) + 1
+            ok_meta: Any = response.get("ResponseMetadata")
+            if ok_meta:
+                event.attempts = int(ok_meta.get("RetryAttempts", 0)) + 1
             event.consumed_capacity = response.get("ConsumedCapacity")
             return response
 
