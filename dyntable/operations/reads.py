@@ -197,15 +197,13 @@ class _Read(Generic[M]):
         if partial:
             out = []
             for item in raw:
-                if self._key is not None and self._key.projection == "KEYS_ONLY" \
-                        and self._project is None:
-                    values = codec.field_values_from_key(item)
-                    merged: dict[str, Any] = dict(item)
-                    for k, v in values.items():
-                        merged.setdefault(k, codec.encode_field(k, v))
-                    out.append(codec.decode_partial(merged))
-                else:
-                    out.append(codec.decode_partial(item))
+                # Fields recoverable from the key attributes are filled in (they are exact);
+                # the rest of an unprojected field stays absent.
+                merged: dict[str, Any] = dict(item)
+                for k, v in codec.field_values_from_key(item).items():
+                    if k not in merged:
+                        merged[k] = codec.encode_field(k, v)
+                out.append(codec.decode_partial(merged))
             return out
         decode = codec.decode
         return [decode(item) for item in raw]
