@@ -287,6 +287,48 @@ class Client:
             if not start:
                 return result
 
+    def execute_statement(
+        self,
+        statement: str,
+        parameters: Sequence[Any] = (),
+        *,
+        model: type[M] | None = None,
+        consistent: bool = False,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """Run a PartiQL statement (``ExecuteStatement``), reading every page.
+
+        ``parameters`` fill the statement's ``?`` placeholders (encoded by type; never pasted
+        into the text). Items are decoded to ``model`` when given (items of other entities
+        are skipped), otherwise by their entity attribute; items of unknown entities are
+        returned as raw dicts.
+        """
+        from dyntable.codec.values import to_av
+        from dyntable.operations.collections import decode_item
+
+        params: dict[str, Any] = {"Statement": statement}
+        if parameters:
+            params["Parameters"] = [to_av(p, f"parameter {i}") for i, p in enumerate(parameters)]
+        if consistent:
+            params["ConsistentRead"] = True
+        if limit is not None:
+            params["Limit"] = limit
+        out: list[Any] = []
+        codec = codec_for(model) if model is not None else None
+        while True:
+            resp = self.send("ExecuteStatement", params)
+            for raw in resp.get("Items") or []:
+                if codec is not None:
+                    if raw.get(codec.entity_attr) == codec.entity_av:
+                        out.append(codec.decode(raw))
+                    continue
+                obj = decode_item(self.table, raw)
+                out.append(obj if obj is not None else raw)
+            token = resp.get("NextToken")
+            if not token or (limit is not None and len(out) >= limit):
+                return out
+            params["NextToken"] = token
+
     # -- tables --------------------------------------------------------------------------
 
     def create_table(self, *, wait: bool = True, timeout: float = 300.0) -> dict[str, Any]:

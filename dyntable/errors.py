@@ -22,6 +22,8 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     │   ├── ResourceInUseError
     │   ├── ServiceValidationError        DynamoDB's ValidationException
     │   ├── AccessDeniedError
+    │   ├── ExpiredIteratorError          a stream shard iterator expired (retryable)
+    │   ├── TrimmedDataError              stream records past retention
     │   └── InternalServerError           retryable
     ├── TransportError              the request did not get an answer (connection, timeout)
     └── IncompleteBatchError        retries ran out: exactly which items were not processed
@@ -50,6 +52,7 @@ __all__ = [
     "DeclarationError",
     "DecodeError",
     "DyntableError",
+    "ExpiredIteratorError",
     "ExpressionError",
     "IncompleteBatchError",
     "InternalServerError",
@@ -66,6 +69,7 @@ __all__ = [
     "TransactionConflictError",
     "TransactionLimitError",
     "TransportError",
+    "TrimmedDataError",
     "VersionConflictError",
     "service_error",
 ]
@@ -306,6 +310,16 @@ class InternalServerError(ServiceError):
     retryable = True
 
 
+class ExpiredIteratorError(ServiceError):
+    """A stream shard iterator expired (they live 15 minutes); get a new one."""
+
+    retryable = True
+
+
+class TrimmedDataError(ServiceError):
+    """The requested stream records are past the stream's 24-hour retention."""
+
+
 class TransportError(DyntableError):
     """The request got no answer: connection refused or reset, timeout, bad endpoint."""
 
@@ -350,6 +364,8 @@ SERVICE_ERRORS: dict[str, type[ServiceError]] = {
     "InvalidSignatureException": AccessDeniedError,
     "MissingAuthenticationTokenException": AccessDeniedError,
     "ExpiredTokenException": AccessDeniedError,
+    "ExpiredIteratorException": ExpiredIteratorError,
+    "TrimmedDataAccessException": TrimmedDataError,
     "InternalServerError": InternalServerError,
     "InternalFailure": InternalServerError,
     "ServiceUnavailable": InternalServerError,

@@ -1,0 +1,79 @@
+"""DynamoDB Streams: typed records, a router by entity, a Lambda handler, a Streams-API consumer.
+
+Names load on first use, so a Lambda that only routes records never imports boto3.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dyntable.streams.checkpoints import Lease, LeaseLostError, LeaseStore
+    from dyntable.streams.consumer import StreamConsumer
+    from dyntable.streams.events import StreamEvent, decode_record
+    from dyntable.streams.lambda_handler import process_batch
+    from dyntable.streams.records import (
+        ExpiredIteratorError,
+        MissingImageError,
+        StreamRecord,
+        StreamRecordError,
+        TrimmedDataError,
+        parse_record,
+        sequence_key,
+    )
+    from dyntable.streams.router import Router
+    from dyntable.streams.source import Boto3Streams, StreamsAPI
+
+_LAZY: dict[str, str] = {
+    "Boto3Streams": "dyntable.streams.source",
+    "ExpiredIteratorError": "dyntable.streams.records",
+    "Lease": "dyntable.streams.checkpoints",
+    "LeaseLostError": "dyntable.streams.checkpoints",
+    "LeaseStore": "dyntable.streams.checkpoints",
+    "MissingImageError": "dyntable.streams.records",
+    "Router": "dyntable.streams.router",
+    "StreamConsumer": "dyntable.streams.consumer",
+    "StreamEvent": "dyntable.streams.events",
+    "StreamRecord": "dyntable.streams.records",
+    "StreamRecordError": "dyntable.streams.records",
+    "StreamsAPI": "dyntable.streams.source",
+    "TrimmedDataError": "dyntable.streams.records",
+    "decode_record": "dyntable.streams.events",
+    "parse_record": "dyntable.streams.records",
+    "process_batch": "dyntable.streams.lambda_handler",
+    "sequence_key": "dyntable.streams.records",
+}
+
+__all__ = [
+    "Boto3Streams",
+    "ExpiredIteratorError",
+    "Lease",
+    "LeaseLostError",
+    "LeaseStore",
+    "MissingImageError",
+    "Router",
+    "StreamConsumer",
+    "StreamEvent",
+    "StreamRecord",
+    "StreamRecordError",
+    "StreamsAPI",
+    "TrimmedDataError",
+    "decode_record",
+    "parse_record",
+    "process_batch",
+    "sequence_key",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dyntable.streams' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
