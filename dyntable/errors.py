@@ -26,6 +26,7 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     │   ├── TrimmedDataError              stream records past retention
     │   └── InternalServerError           retryable
     ├── TransportError              the request did not get an answer (connection, timeout)
+    │   └── ConfigurationError      no credentials / region / endpoint (not retryable)
     └── IncompleteBatchError        retries ran out: exactly which items were not processed
         ├── BatchWriteError
         └── BatchGetError
@@ -48,6 +49,7 @@ __all__ = [
     "BatchWriteError",
     "CancellationReason",
     "ConditionalCheckFailedError",
+    "ConfigurationError",
     "CursorError",
     "DeclarationError",
     "DecodeError",
@@ -326,6 +328,12 @@ class TransportError(DyntableError):
     retryable = True
 
 
+class ConfigurationError(TransportError):
+    """No credentials, region or endpoint could be found; retrying will not help."""
+
+    retryable = False
+
+
 class IncompleteBatchError(DyntableError):
     """A batch did not finish before its retries or deadline ran out.
 
@@ -351,6 +359,9 @@ SERVICE_ERRORS: dict[str, type[ServiceError]] = {
     "TransactionCanceledException": TransactionCanceledError,
     "TransactionConflictException": TransactionConflictError,
     "ProvisionedThroughputExceededException": ThrottlingError,
+    "RequestThrottled": ThrottlingError,
+    "TransactionInProgressException": TransactionConflictError,
+    "ReplicatedWriteConflictException": TransactionConflictError,
     "ThrottlingException": ThrottlingError,
     "RequestLimitExceeded": ThrottlingError,
     "LimitExceededException": ThrottlingError,

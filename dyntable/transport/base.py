@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "READ_OPERATIONS",
@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 Params = dict[str, Any]
+_T = TypeVar("_T", bound="TransportBase")
 Response = dict[str, Any]
 
 #: Operations that read items.
@@ -145,7 +146,7 @@ class TransportBase:
     def close(self) -> None:
         """Release connections (nothing by default)."""
 
-    def __enter__(self) -> TransportBase:
+    def __enter__(self: _T) -> _T:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -192,7 +192,10 @@ def _botocore_region() -> str | None:
         import botocore.session
     except ImportError:  # pragma: no cover - botocore ships with dyntable
         return None
-    value = botocore.session.get_session().get_config_variable("region")
+    try:
+        value = botocore.session.get_session().get_config_variable("region")
+    except Exception as exc:  # botocore's ProfileNotFound, ConfigParseError...
+        raise ValueError(f"cannot read the AWS region from the AWS config: {exc}") from exc
     return str(value) if value else None
 
 

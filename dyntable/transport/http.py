@@ -39,14 +39,14 @@ import socket
 import threading
 import time
 import zlib
-from base64 import b64encode
+from binascii import b2a_base64
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from dyntable.errors import InvalidRequestError, TransportError, service_error
+from dyntable.errors import ConfigurationError, InvalidRequestError, TransportError, service_error
 from dyntable.transport.base import Hook, Params, Response, TransportBase
 from dyntable.transport.credentials import (
     Endpoint,
@@ -209,7 +209,7 @@ def _backoff(attempt: int, kind: int, rand: float, headers: dict[str, str]) -> f
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return b64encode(value).decode("ascii")
+        return b2a_base64(value, newline=False).decode("ascii")
     if isinstance(value, (set, frozenset)):
         return list(value)
     if isinstance(value, datetime):
@@ -354,11 +354,7 @@ class _Connection:
         pending = getattr(self.sock, "pending", None)
         if pending is not None and pending():
             return False
-        try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
-        except (OSError, ValueError):
-            return False
-        return not readable
+        return not _readable(self.sock)
 
     def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes | bytearray, bool]:
         """Send ``request``; return ``(status, headers, body, keep_alive)``."""
@@ -367,8 +363,10 @@ class _Connection:
         while 100 <= status < 200:
             status, headers, version = self._read_head()
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            body: bytes | bytearray = self._read_chunked()
+        if status in (204, 304):
+            body: bytes | bytearray = b""
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
         elif "content-length" in headers:
             body = self._read_exact(_int(headers["content-length"]))
         else:
@@ -449,6 +447,18 @@ class _Connection:
                 out, self.buf = self.buf, bytearray()
                 return out
             self.buf += chunk
+
+
+def _readable(sock: socket.socket) -> bool:
+    """True when ``sock`` has data or EOF waiting (an error counts as readable)."""
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])  # pragma: no cover - Windows
+    except (OSError, ValueError):
+        return True
 
 
 def _int(text: str | bytes, base: int = 10) -> int:
@@ -598,7 +608,8 @@ class HttpTransport(TransportBase):
         max_attempts: total attempts per call, first one included (DynamoDB default 4).
         retry_mode: only ``"standard"`` (botocore's semantics).
         connect_timeout / read_timeout: seconds.
-        max_pool_connections: idle keep-alive connections kept for reuse.
+        max_pool_connections: idle keep-alive connections kept for reuse (under load more
+            may be open at once; the extras are closed after use, as in botocore's pool).
         hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call.
         use_fips / use_dualstack: FIPS / dual-stack endpoint (default: the
             ``AWS_USE_FIPS_ENDPOINT`` / ``AWS_USE_DUALSTACK_ENDPOINT`` variables).
@@ -702,7 +713,7 @@ class HttpTransport(TransportBase):
         try:
             return self._credentials()
         except Exception as exc:
-            raise TransportError(f"cannot load AWS credentials: {exc}") from exc
+            raise ConfigurationError(f"cannot load AWS credentials: {exc}") from exc
 
     def _attempt(self, target: str, body: bytes) -> _Attempt:
         creds = self._credentials_now()
