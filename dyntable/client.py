@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from dyntable.codec.items import codec_for
@@ -21,14 +21,16 @@ from dyntable.errors import (
     VersionConflictError,
 )
 from dyntable.expressions.conditions import Condition
-from dyntable.expressions.paths import F, Path, if_not_exists, list_append
-from dyntable.expressions.updates import Action
+from dyntable.expressions.paths import F, Path
 from dyntable.operations import items as ops
 from dyntable.operations.collections import Collection
 from dyntable.operations.reads import Query, Scan
 from dyntable.operations.tables import create_table_params, ttl_params
+from dyntable.operations.update_actions import UpdateActions
 
 if TYPE_CHECKING:
+    from dyntable.operations.batch import BatchGetResult, BatchWriter
+    from dyntable.operations.transactions import Transaction
     from dyntable.schema.keys import ModelKey
     from dyntable.schema.model import Model
     from dyntable.schema.table import Table
@@ -236,6 +238,52 @@ class Client:
         """
         return UpdateBuilder(self, target, key)
 
+    # -- batches and transactions --------------------------------------------------------
+
+    def batch_writer(
+        self, *, deadline: float = 60.0, concurrency: int = 1, max_pending: int = 1000
+    ) -> BatchWriter:
+        """A batch writer: ``with db.batch_writer() as bw: bw.put(obj)``.
+
+        25-item chunks, unprocessed items retried with backoff until ``deadline`` seconds per
+        chunk, then :class:`~dyntable.errors.BatchWriteError` naming every item not written.
+        ``concurrency > 1`` sends chunks from that many threads (bounded memory).
+        """
+        from dyntable.operations.batch import BatchWriter
+
+        return BatchWriter(self, deadline=deadline, concurrency=concurrency,
+                           max_pending=max_pending)
+
+    def batch_get(
+        self, keys: Iterable[Any], *, consistent: bool = False, deadline: float = 60.0
+    ) -> BatchGetResult:
+        """Read many items (instances or ``(Model, {key fields})``), 100 keys a call.
+
+        Results keep the order of the keys given; absent items are listed in ``.missing``.
+        """
+        from dyntable.operations.batch import batch_get
+
+        return batch_get(self, keys, consistent=consistent, deadline=deadline)
+
+    def transaction(
+        self, *, token: str | None = None, return_failed_items: bool = True,
+        max_retries: int = 3,
+    ) -> Transaction:
+        """A write transaction: ``with db.transaction() as tx: tx.put(...)``.
+
+        Committed as one TransactWriteItems when the block ends without an exception.
+        """
+        from dyntable.operations.transactions import Transaction
+
+        return Transaction(self, token=token, return_failed_items=return_failed_items,
+                           max_retries=max_retries)
+
+    def transact_get(self, keys: Iterable[Any]) -> list[Any]:
+        """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items."""
+        from dyntable.operations.transactions import transact_get
+
+        return transact_get(self, keys)
+
     # -- reads -----------------------------------------------------------------------------
 
     def query(self, key: ModelKey[M], **fields: Any) -> Query[M]:
@@ -334,7 +382,8 @@ class Client:
     def create_table(self, *, wait: bool = True, timeout: float = 300.0) -> dict[str, Any]:
         """Create the table from its declaration (keys, indexes, stream), then enable TTL.
 
-        Waits until ACTIVE unless ``wait=False``. Returns the table description.
+        Waits until ACTIVE unless ``wait=False``; TTL can only be enabled on an ACTIVE table,
+        so with ``wait=False`` call :meth:`enable_ttl` once it is. Returns the description.
         """
         params = create_table_params(self.table)
         params["TableName"] = self.table_name
@@ -342,11 +391,21 @@ class Client:
         desc: dict[str, Any] = resp.get("TableDescription", {})
         if wait:
             desc = self.wait_until_active(timeout=timeout)
-        ttl = ttl_params(self.table)
-        if ttl is not None:
-            ttl["TableName"] = self.table_name
-            self.send("UpdateTimeToLive", ttl)
+        if wait:
+            self.enable_ttl()
         return desc
+
+    def enable_ttl(self) -> bool:
+        """Enable TTL on the declared attribute (UpdateTimeToLive); False when none is declared.
+
+        AWS allows one TTL change per table per hour.
+        """
+        ttl = ttl_params(self.table)
+        if ttl is None:
+            return False
+        ttl["TableName"] = self.table_name
+        self.send("UpdateTimeToLive", ttl)
+        return True
 
     def wait_until_active(self, *, timeout: float = 300.0) -> dict[str, Any]:
         """Poll DescribeTable until the table and its indexes are ACTIVE."""
@@ -403,16 +462,18 @@ class Client:
         self.close()
 
 
-class UpdateBuilder(Generic[M]):
+class UpdateBuilder(UpdateActions, Generic[M]):
     """Collects update actions; ``execute()`` sends them and returns the updated item.
 
     Top-level fields are given as keywords (``set(name="Ada")``); nested paths as a path and
-    a value (``set(F.address.city, "Paris")``).
+    a value (``set(F.address.city, "Paris")``). Actions: set, remove, add, delete, append,
+    prepend, set_default, condition, expect_version (see
+    :class:`~dyntable.operations.update_actions.UpdateActions`).
     """
 
     def __init__(self, client: Client, target: M | type[M], key: Mapping[str, Any]) -> None:
         self._client = client
-        self._spec = ops.UpdateSpec()
+        self.spec = ops.UpdateSpec()
         if isinstance(target, type):
             self._model: type[M] = target
             self._codec = codec_for(target)
@@ -423,92 +484,26 @@ class UpdateBuilder(Generic[M]):
             self._model = type(target)
             self._codec = codec_for(self._model)
             self._key = {f: getattr(target, f) for f in self._codec.spec.primary.fields}
-            self._spec.known = dict(target.__dict__)
+            self.spec.known = dict(target.__dict__)
             vname = self._codec.spec.version_field
             if vname:
-                self._spec.expected_version = int(getattr(target, vname))
+                self.spec.expected_version = int(getattr(target, vname))
         self._target = None if isinstance(target, type) else target
-
-    def _add(self, kind: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> UpdateBuilder[M]:
-        if args:
-            if len(args) != 2 or not isinstance(args[0], Path):
-                raise InvalidRequestError(f"{kind.lower()}() takes (F.path, value) or field=value")
-            self._spec.actions.append(Action(kind, args[0], args[1]))  # type: ignore[arg-type]
-        for name, value in kwargs.items():
-            self._spec.actions.append(Action(kind, F[name], value))  # type: ignore[arg-type]
-        return self
-
-    def set(self, *path_value: Any, **fields: Any) -> UpdateBuilder[M]:
-        """SET fields to values (or operands such as ``F.n + 1``). ``None`` removes."""
-        none = [k for k, v in fields.items() if v is None]
-        for k in none:
-            self.remove(k)
-        return self._add("SET", path_value, {k: v for k, v in fields.items() if v is not None})
-
-    def remove(self, *fields: str | Path) -> UpdateBuilder[M]:
-        """REMOVE attributes (fields or paths)."""
-        for f in fields:
-            self._spec.actions.append(Action("REMOVE", F[f] if isinstance(f, str) else f))
-        return self
-
-    def add(self, *path_value: Any, **fields: Any) -> UpdateBuilder[M]:
-        """ADD a number to a number, or elements to a set."""
-        return self._add("ADD", path_value, fields)
-
-    def delete(self, *path_value: Any, **fields: Any) -> UpdateBuilder[M]:
-        """DELETE elements from a set."""
-        return self._add("DELETE", path_value, fields)
-
-    def append(self, **fields: Any) -> UpdateBuilder[M]:
-        """Append list elements: ``append(lines=[...])``."""
-        for name, values in fields.items():
-            self._spec.actions.append(
-                Action("SET", F[name], list_append(if_not_exists(F[name], []), list(values)))
-            )
-        return self
-
-    def prepend(self, **fields: Any) -> UpdateBuilder[M]:
-        """Prepend list elements."""
-        for name, values in fields.items():
-            self._spec.actions.append(
-                Action("SET", F[name], list_append(list(values), if_not_exists(F[name], [])))
-            )
-        return self
-
-    def set_default(self, **fields: Any) -> UpdateBuilder[M]:
-        """SET fields only where absent (``if_not_exists``)."""
-        for name, value in fields.items():
-            self._spec.actions.append(Action("SET", F[name], if_not_exists(F[name], value)))
-        return self
-
-    def condition(self, condition: Condition) -> UpdateBuilder[M]:
-        """Only update when ``condition`` holds on the stored item."""
-        from dyntable.expressions.conditions import all_of
-
-        self._spec.condition = all_of(self._spec.condition, condition)
-        return self
-
-    def expect_version(self, version: int) -> UpdateBuilder[M]:
-        """Require the stored version to be ``version`` (optimistic locking by key)."""
-        if self._codec.spec.version_field is None:
-            raise InvalidRequestError(f"{self._model.__name__} has no version field")
-        self._spec.expected_version = version
-        return self
 
     def params(self) -> dict[str, Any]:
         """The UpdateItem request (compile only)."""
         return ops.update_request(self._codec, self._client.table_name, self._key,
-                                  self._spec).params
+                                  self.spec).params
 
     def request(self) -> ops.Request:
         """The compiled request with its context."""
-        return ops.update_request(self._codec, self._client.table_name, self._key, self._spec)
+        return ops.update_request(self._codec, self._client.table_name, self._key, self.spec)
 
     def execute(self) -> M:
         """Send the update; return the item as stored afterwards."""
         req = self.request()
         resp = self._client._run(req)
-        obj = self._codec.decode(resp["Attributes"])
+        obj: M = self._codec.decode(resp["Attributes"])
         if self._target is not None:
             for k, v in obj.__dict__.items():
                 self._target.__dict__[k] = v

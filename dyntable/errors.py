@@ -16,6 +16,8 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     │   ├── ConditionalCheckFailedError   carries the key and, when returned, the current item
     │   │   └── VersionConflictError      optimistic locking lost a race
     │   ├── TransactionCanceledError      per-action reasons
+    │   │   └── TransactionVersionConflictError  (also a VersionConflictError)
+    │   ├── IdempotentParameterMismatchError     a token reused with other parameters
     │   ├── TransactionConflictError
     │   ├── ThrottlingError               retryable
     │   ├── TableNotFoundError
@@ -30,6 +32,11 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     └── IncompleteBatchError        retries ran out: exactly which items were not processed
         ├── BatchWriteError
         └── BatchGetError
+
+Subsystems add their own branches, still rooted here: ``dyntable.streams``
+(``StreamRecordError`` < DecodeError, ``LeaseLostError``), ``dyntable.migrations.errors``
+(``MigrationError``, ``LockHeldError``, ``SchemaSyncError``, ``AppLoadError``) and
+``dyntable.testing`` (``LocalServerError``).
 
 Each class says whether retrying the same request may succeed (``retryable``).
 Service errors are mapped from AWS error codes in one table, :data:`SERVICE_ERRORS`,
@@ -56,6 +63,7 @@ __all__ = [
     "DyntableError",
     "ExpiredIteratorError",
     "ExpressionError",
+    "IdempotentParameterMismatchError",
     "IncompleteBatchError",
     "InternalServerError",
     "InvalidRequestError",
@@ -70,6 +78,7 @@ __all__ = [
     "TransactionCanceledError",
     "TransactionConflictError",
     "TransactionLimitError",
+    "TransactionVersionConflictError",
     "TransportError",
     "TrimmedDataError",
     "VersionConflictError",
@@ -221,7 +230,9 @@ class CancellationReason:
         action: ``Put`` / ``Update`` / ``Delete`` / ``ConditionCheck`` / ``Get``.
         model: the model class name of the action, when known.
         key: the item key (wire format).
-        item: the current item, when ReturnValuesOnConditionCheckFailure returned it.
+        item: the current item (wire form), when ReturnValuesOnConditionCheckFailure
+            returned it.
+        current: that item decoded to its model, when it could be.
     """
 
     index: int
@@ -231,6 +242,7 @@ class CancellationReason:
     model: str | None = None
     key: Mapping[str, Any] | None = None
     item: Mapping[str, Any] | None = None
+    current: Any = None
 
 
 class TransactionCanceledError(ServiceError):
@@ -276,6 +288,28 @@ class TransactionCanceledError(ServiceError):
         """Replace the reasons and refresh the message."""
         self.reasons = list(reasons)
         self.args = (self._describe(),)
+
+
+class TransactionVersionConflictError(VersionConflictError, TransactionCanceledError):
+    """A transaction was cancelled because an item's version was not the expected one.
+
+    ``reasons`` holds every action's reason; ``conflicts`` the version-checked ones that
+    failed; ``item`` is the first conflicting item as stored (wire form), when returned.
+    """
+
+    conflicts: list[CancellationReason]
+
+    @property
+    def item(self) -> dict[str, Any] | None:
+        """The first conflicting item as stored, when DynamoDB returned it."""
+        for r in getattr(self, "conflicts", []):
+            if r.item:
+                return dict(r.item)
+        return None
+
+
+class IdempotentParameterMismatchError(ServiceError):
+    """A transaction token was reused with different parameters (within 10 minutes)."""
 
 
 class TransactionConflictError(ServiceError):
@@ -358,6 +392,7 @@ SERVICE_ERRORS: dict[str, type[ServiceError]] = {
     "ConditionalCheckFailedException": ConditionalCheckFailedError,
     "TransactionCanceledException": TransactionCanceledError,
     "TransactionConflictException": TransactionConflictError,
+    "IdempotentParameterMismatchException": IdempotentParameterMismatchError,
     "ProvisionedThroughputExceededException": ThrottlingError,
     "RequestThrottled": ThrottlingError,
     "TransactionInProgressException": TransactionConflictError,

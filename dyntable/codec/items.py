@@ -22,7 +22,8 @@ from dyntable.codec.fields import (
     make_encoder,
 )
 from dyntable.codec.limits import MAX_ITEM_SIZE, item_size, number_text
-from dyntable.codec.values import b_value, to_av
+from dyntable.codec.limits import upper_bound_fits as fits_cheaply
+from dyntable.codec.values import b_value, from_av, to_av
 from dyntable.errors import (
     DecodeError,
     InvalidRequestError,
@@ -30,6 +31,7 @@ from dyntable.errors import (
     ItemTooLargeError,
     KeyTemplateError,
 )
+from dyntable.schema.versions import VERSION_ATTRIBUTE, stored_version, upgrade_values
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
@@ -132,6 +134,10 @@ class ItemCodec(Generic[M]):
         self.entity = spec.entity
         self.entity_attr = spec.table.entity_attribute
         self.entity_av: AV = {"S": spec.entity}
+        self.schema_version = spec.schema_version
+        self.version_av: AV | None = (
+            {"N": str(spec.schema_version)} if spec.schema_version is not None else None
+        )
         self.encoders: list[tuple[str, Encoder]] = []
         self.decoders: list[tuple[str, Decoder]] = []
         self.set_fields: list[str] = []
@@ -140,7 +146,8 @@ class ItemCodec(Generic[M]):
             self.encoders.append((name, make_encoder(f.annotation, name, ttl=f.is_ttl)))
             self.decoders.append((name, make_decoder(f.annotation, ttl=f.is_ttl)))
             kind = field_kind(f.annotation)
-            if kind.is_set:
+            if kind.is_set and not kind.optional:
+                # An empty set is left out of the item; it reads back as an empty set.
                 self.set_fields.append(name)
             if kind.optional:
                 self.optional.add(name)
@@ -188,12 +195,19 @@ class ItemCodec(Generic[M]):
             if built:
                 item.update(built)
         item[self.entity_attr] = self.entity_av
+        if self.version_av is not None:
+            item[VERSION_ATTRIBUTE] = self.version_av
         if check_size:
             self.check_size(item)
         return item
 
     def check_size(self, item: Item) -> int:
-        """Raise ItemTooLargeError when ``item`` is over 400 KB; return its size."""
+        """Raise ItemTooLargeError when ``item`` is over 400 KB.
+
+        Returns the exact size, or -1 when a cheap upper bound already shows the item fits.
+        """
+        if fits_cheaply(item):
+            return -1
         size = item_size(item)
         if size > MAX_ITEM_SIZE:
             raise ItemTooLargeError(
@@ -332,10 +346,25 @@ class ItemCodec(Generic[M]):
                 values[name] = set()
         return values
 
+    def _upgraded(self, item: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """Run the model's upgrade chain when the item was stored by an older schema version."""
+        stored = stored_version(item)
+        if self.schema_version is None or stored >= self.schema_version:
+            return values
+        raw = {k: from_av(v) for k, v in item.items() if k not in values}
+        upgraded = upgrade_values(self.spec, {**raw, **values}, stored)
+        return {k: v for k, v in upgraded.items() if k in self.spec.fields}
+
     def decode(self, item: Mapping[str, Any]) -> M:
-        """Decode a full item into the model; DecodeError when it does not fit."""
+        """Decode a full item into the model; DecodeError when it does not fit.
+
+        Items stored by an older ``schema_version`` go through the model's upgrade chain
+        first (see :mod:`dyntable.schema.versions`).
+        """
         try:
             values = self.values(item)
+            if self.schema_version is not None:
+                values = self._upgraded(item, values)
             return self.model.model_validate(values)
         except (PydanticValidationError, InvalidValueError, KeyError, ValueError) as exc:
             raise self._decode_error(item, exc) from None
@@ -343,12 +372,15 @@ class ItemCodec(Generic[M]):
     def decode_partial(self, item: Mapping[str, Any]) -> M:
         """Decode a projected item: fields that were not read are absent, not defaulted.
 
+        Fields whose values can be recovered from the item's key attributes are filled in.
         Reading an absent field raises AttributeError; ``obj.model_fields_set`` lists the
         fields that were read. Such an object cannot be written back.
         """
         try:
             values = self.values(item)
             present = {k: self.coerce(k, v) for k, v in values.items() if k in item}
+            for k, v in self.field_values_from_key(item).items():
+                present.setdefault(k, v)
         except InvalidValueError as exc:
             raise self._decode_error(item, exc) from None
         obj: M = self.model.model_construct(_fields_set=set(present), **present)
@@ -381,8 +413,10 @@ class ItemCodec(Generic[M]):
                 if not isinstance(av, Mapping):
                     continue
                 if part.type != "S":
-                    if "N" in av or "B" in av:
-                        found.setdefault(part.fields[0], next(iter(av.values())))
+                    if "N" in av:
+                        found.setdefault(part.fields[0], av["N"])
+                    elif "B" in av:
+                        found.setdefault(part.fields[0], b_value(av["B"]))
                     continue
                 parsed = part.template.parse_value(av.get("S", ""))
                 if parsed:

@@ -50,8 +50,18 @@ def datetime_text(value: datetime, path: str = "") -> str:
             "datetimes only (use datetime.now(timezone.utc) or attach a tzinfo)"
         )
     if value.tzinfo is not _UTC:
-        value = value.astimezone(_UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        try:
+            value = value.astimezone(_UTC)
+        except OverflowError:
+            where = f" in {path}" if path else ""
+            raise InvalidValueError(
+                f"datetime {value.isoformat()}{where} is outside years 1-9999 in UTC"
+            ) from None
+    # Formatted by hand: strftime does not zero-pad years before 1000 on every platform.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}Z"
+    )
 
 
 def parse_datetime(text: str) -> datetime:

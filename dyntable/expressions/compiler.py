@@ -150,7 +150,7 @@ class Compiler:
         _check_length("condition", text)
         return text
 
-    def _cond(self, cond: Condition) -> str:  # noqa: C901
+    def _cond(self, cond: Condition) -> str:
         if isinstance(cond, Compare):
             if cond.op not in COMPARATORS:
                 raise ExpressionError(f"unknown comparator {cond.op!r}")

@@ -35,12 +35,17 @@ class Condition:
     def __and__(self, other: Condition) -> Condition:
         if not isinstance(other, Condition):
             return NotImplemented
-        return And((self, other))
+        # Flattened, so long chains compile without deep recursion or needless parentheses.
+        left = self.parts if isinstance(self, And) else (self,)
+        right = other.parts if isinstance(other, And) else (other,)
+        return And((*left, *right))
 
     def __or__(self, other: Condition) -> Condition:
         if not isinstance(other, Condition):
             return NotImplemented
-        return Or((self, other))
+        left = self.parts if isinstance(self, Or) else (self,)
+        right = other.parts if isinstance(other, Or) else (other,)
+        return Or((*left, *right))
 
     def __invert__(self) -> Condition:
         return Not(self)
@@ -146,7 +151,9 @@ class Not(Condition):
 
 def all_of(*conditions: Condition | None) -> Condition | None:
     """AND the given conditions, skipping ``None``; ``None`` when there are none."""
-    parts = tuple(c for c in conditions if c is not None)
+    parts = tuple(
+        p for c in conditions if c is not None for p in (c.parts if isinstance(c, And) else (c,))
+    )
     if not parts:
         return None
     if len(parts) == 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dyntable.errors import ExpressionError
 from dyntable.expressions.conditions import (
     ATTRIBUTE_TYPES,
     Between,
@@ -18,8 +19,16 @@ from dyntable.expressions.conditions import (
     Size,
 )
 
-__all__ = ["F", "Path", "Plus", "Minus", "IfNotExists", "ListAppend", "if_not_exists",
-           "list_append"]
+__all__ = [
+    "F",
+    "IfNotExists",
+    "ListAppend",
+    "Minus",
+    "Path",
+    "Plus",
+    "if_not_exists",
+    "list_append",
+]
 
 
 class Path:
@@ -109,7 +118,10 @@ class Path:
     def is_type(self, type_code: str) -> Function:
         """``attribute_type(path, type)`` with a DynamoDB type code (``S``, ``N``, ``M``...)."""
         if type_code not in ATTRIBUTE_TYPES:
-            raise ValueError(f"attribute type must be one of {ATTRIBUTE_TYPES}")
+            raise ExpressionError(
+                f"attribute_type({self}): type must be one of {ATTRIBUTE_TYPES}, "
+                f"not {type_code!r}"
+            )
         return Function("attribute_type", self, type_code, True)
 
     def size(self) -> Size:

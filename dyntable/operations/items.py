@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dyntable.codec.items import ItemCodec
 from dyntable.errors import ExpressionError, InvalidRequestError, KeyTemplateError
@@ -172,10 +172,13 @@ def update_request(
     primary_fields = set(codec.spec.primary.fields)
     touched: dict[str, Any] = {}
     removed: set[str] = set()
+    actions: list[Action] = []
     for a in spec.actions:
         name = _field_of(a.path)
         if a.path.raw:
+            actions.append(a)
             continue
+        actions.append(_validated(codec, a))
         if name in primary_fields:
             raise InvalidRequestError(
                 f"{model}.{name} is part of the primary key and cannot be updated; "
@@ -187,12 +190,16 @@ def update_request(
             if a.kind == "SET" and not _is_operand(a.value):
                 touched[name] = a.value
             elif a.kind == "REMOVE":
+                if codec.spec.fields[name].required if name in codec.spec.fields else False:
+                    raise InvalidRequestError(
+                        f"{model}.{name} is a required field; removing it would leave an item "
+                        f"that no longer fits {model}"
+                    )
                 removed.add(name)
             else:
                 touched[name] = _UNKNOWN
         else:
             touched.setdefault(name, _UNKNOWN)
-    actions = list(spec.actions)
     actions += _index_rewrites(codec, touched, removed, spec.known, key_values)
     conds: list[Condition | None] = [spec.condition, attr(codec.spec.primary.pk_attr).exists()]
     req = Request("UpdateItem", {"TableName": table, "Key": key}, key)
@@ -212,6 +219,16 @@ def update_request(
     _finish(req.params, compiler, all_of(*conds))
     req.params["ReturnValues"] = spec.return_values
     return req
+
+
+def _validated(codec: ItemCodec[Any], action: Action) -> Action:
+    """The action with its plain top-level value validated as the field's type."""
+    if len(action.path.elements) != 1 or action.kind == "REMOVE" or _is_operand(action.value):
+        return action
+    if action.value is None and action.kind == "SET":
+        return action
+    value = codec.coerce(action.path.field, action.value)
+    return Action(action.kind, action.path, value)
 
 
 class _Unknown:

@@ -20,6 +20,8 @@ from dyntable.expressions.paths import F, Path, attr
 from dyntable.operations.cursors import decode_cursor, encode_cursor, fingerprint
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from dyntable.schema.keys import ModelKey
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec
@@ -75,31 +77,32 @@ class _Read(Generic[M]):
         self._consistent = False
         self._project: list[str | Path] | None = None
         self._extra: dict[str, Any] = {}
+        self._fingerprinting = False
 
     # -- builder methods (each returns self) -------------------------------------------
 
-    def where(self, condition: Condition) -> _Read[M]:
+    def where(self, condition: Condition) -> Self:
         """Add a filter (applied by DynamoDB after reading; ANDed with earlier filters)."""
         if not isinstance(condition, Condition):
             raise ExpressionError("where() takes a condition such as F.status == 'PLACED'")
         self._filter = all_of(self._filter, condition)
         return self
 
-    def limit(self, n: int) -> _Read[M]:
+    def limit(self, n: int) -> Self:
         """Return at most ``n`` items in all (items returned, not items evaluated)."""
         if not isinstance(n, int) or n < 1:
             raise InvalidRequestError("limit must be a positive int")
         self._limit = n
         return self
 
-    def page_size(self, n: int) -> _Read[M]:
+    def page_size(self, n: int) -> Self:
         """Read at most ``n`` items per request (DynamoDB's ``Limit``)."""
         if not isinstance(n, int) or n < 1:
             raise InvalidRequestError("page_size must be a positive int")
         self._page_size = n
         return self
 
-    def consistent(self, value: bool = True) -> _Read[M]:
+    def consistent(self, value: bool = True) -> Self:
         """Strongly consistent read (not available on GSIs)."""
         if value and self._key is not None and self._key.is_gsi:
             raise InvalidRequestError(
@@ -109,7 +112,7 @@ class _Read(Generic[M]):
         self._consistent = value
         return self
 
-    def project(self, *fields: str | Path) -> _Read[M]:
+    def project(self, *fields: str | Path) -> Self:
         """Read only these fields; results are partial objects (unread fields are absent)."""
         for f in fields:
             if isinstance(f, str) and f not in self._codec.spec.fields:
@@ -123,18 +126,17 @@ class _Read(Generic[M]):
 
     def _entity_filter(self) -> Condition | None:
         key = self._key
-        if key is not None and key.index is not None:
-            if key.projection == "KEYS_ONLY":
-                return None
-            if key.projection == "INCLUDE" and self._codec.entity_attr not in key.include:
-                return None
+        # INCLUDE projections always carry the entity attribute (operations.tables).
+        if key is not None and key.index is not None and key.projection == "KEYS_ONLY":
+            return None
         return attr(self._codec.entity_attr) == self._codec.entity
 
     def _ttl_filter(self) -> Condition | None:
         ttl = self._codec.spec.ttl_field
         if not (ttl and self._reader.hide_expired):
             return None
-        now = int(time.time())
+        # A fixed "now" while fingerprinting, so a cursor stays valid as time passes.
+        now = 0 if self._fingerprinting else int(time.time())
         return attr(ttl).not_exists() | (attr(ttl) > now)
 
     def _base_params(self, compiler: Compiler) -> dict[str, Any]:
@@ -172,7 +174,12 @@ class _Read(Generic[M]):
             params["Limit"] = min(x for x in (self._limit, self._page_size) if x is not None)
         return params
 
-    def _fingerprint(self, params: Mapping[str, Any]) -> str:
+    def _fingerprint(self) -> str:
+        self._fingerprinting = True
+        try:
+            params = self._compile()
+        finally:
+            self._fingerprinting = False
         return fingerprint([
             self.operation,
             {k: v for k, v in params.items() if k not in ("Limit", "ExclusiveStartKey")},
@@ -190,21 +197,10 @@ class _Read(Generic[M]):
     def _decode(self, raw: list[dict[str, Any]]) -> list[M]:
         codec = self._codec
         partial = self._project is not None or (
-            self._key is not None and self._key.projection == "KEYS_ONLY"
+            self._key is not None and self._key.projection in ("KEYS_ONLY", "INCLUDE")
         )
-        if not partial and self._key is not None and self._key.projection == "INCLUDE":
-            partial = True
         if partial:
-            out = []
-            for item in raw:
-                # Fields recoverable from the key attributes are filled in (they are exact);
-                # the rest of an unprojected field stays absent.
-                merged: dict[str, Any] = dict(item)
-                for k, v in codec.field_values_from_key(item).items():
-                    if k not in merged:
-                        merged[k] = codec.encode_field(k, v)
-                out.append(codec.decode_partial(merged))
-            return out
+            return [codec.decode_partial(item) for item in raw]
         decode = codec.decode
         return [decode(item) for item in raw]
 
@@ -249,8 +245,7 @@ class _Read(Generic[M]):
 
     def page(self, cursor: str | None = None) -> Page[M]:
         """One page: up to ``limit`` items (default: one DynamoDB page) and the next cursor."""
-        params = self._compile()
-        fp = self._fingerprint(params)
+        fp = self._fingerprint()
         secret = self._reader.cursor_secret
         start = decode_cursor(cursor, fp, secret, self._key_attrs()) if cursor else None
         items: list[M] = []
@@ -403,6 +398,12 @@ class Query(_Read[M]):
         else:
             pk = codec.key_part(spec, 0, self._pk_values)
             parts = [f"{compiler.path(attr(spec.pk_attr))} = {compiler.value(pk)}"]
+        if self._sk is None and not spec.native and spec.sk_template is not None \
+                and spec.sk_template.literals[0] and self._sk_is_text():
+            # The model's items all start with the template's leading text: read only them.
+            sk = compiler.path(attr(spec.sk_attrs[0]))
+            prefix = compiler.value({"S": spec.sk_template.literals[0]})
+            parts.append(f"begins_with({sk}, {prefix})")
         if self._sk is not None:
             sk = compiler.path(attr(spec.sk_attrs[0]))
             op, values = self._sk
@@ -414,6 +415,11 @@ class Query(_Read[M]):
             else:
                 parts.append(f"{sk} {op} {vals[0]}")
         return " AND ".join(parts)
+
+    def _sk_is_text(self) -> bool:
+        spec = self._key
+        assert spec is not None
+        return self._codec.spec.table.attribute_type(spec.sk_attrs[0]) == "S"
 
     def _compile(self, count: bool = False) -> dict[str, Any]:
         compiler = Compiler(self._codec)

@@ -249,10 +249,11 @@ def _build_spec(
     reserved = (table.key_attributes() - native) | {table.entity_attribute}
     for name in fields:
         if name in reserved:
+            # Allowed only when the key attribute *is* the field: its template is "{name}".
             identity = any(
-                name in k.attrs and all(t.source == "{" + name + "}" for t in k.pk_templates
-                                        + k.sk_templates if name in t.fields)
+                a == name and t.source == "{" + name + "}"
                 for k in keys.values()
+                for a, t in zip(k.attrs, k.pk_templates + k.sk_templates, strict=False)
             )
             if not identity or name == table.entity_attribute:
                 raise DeclarationError(

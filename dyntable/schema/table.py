@@ -128,6 +128,11 @@ class LSI:
         return (self.sk,)
 
 
+def _origin(model: type[Any]) -> tuple[str, str]:
+    """Where a class was defined; a class re-created there (module reload) may re-register."""
+    return (model.__module__, model.__qualname__)
+
+
 class Table:
     """One physical DynamoDB table shared by many entity models.
 
@@ -270,7 +275,7 @@ class Table:
         """Bind ``model`` to this table under ``entity`` (done at class creation)."""
         with self._lock:
             other = self._models.get(entity)
-            if other is not None and other.__qualname__ != model.__qualname__:
+            if other is not None and _origin(other) != _origin(model):
                 raise DeclarationError(
                     f"entity {entity!r} is already used by {other.__qualname__} on table "
                     f"{self.name!r}; {model.__qualname__} needs another entity name"

@@ -79,7 +79,9 @@ class Template:
         if text == "":
             raise KeyTemplateError(f"key field {name!r} is empty in template {self.source!r}")
         sep = self.literals[index + 1]
-        if sep and index + 1 < len(self.fields) and sep in text:
+        # The value must not contain the separator, nor end with a part of it: the first
+        # occurrence of the separator after the value must be the template's own.
+        if sep and index + 1 < len(self.fields) and (text + sep).find(sep) != len(text):
             raise KeyTemplateError(
                 f"value of key field {name!r} contains the separator {sep!r} of template "
                 f"{self.source!r}: {text!r} would make the key ambiguous"

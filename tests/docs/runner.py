@@ -29,8 +29,8 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 def run_page(path: Path, namespace: dict[str, Any]) -> int:
     """Execute the page's blocks; return how many ran. Errors name the page and line."""
     blocks = python_blocks(path.read_text(encoding="utf-8"))
-    for line, code in blocks:
-        padded = "\n" * (line - 1) + code
+    for line, source in blocks:
+        padded = "\n" * (line - 1) + source
         code = compile(padded, str(path), "exec", dont_inherit=True)
-        exec(code, namespace)  # noqa: S102 - docs are ours
+        exec(code, namespace)
     return len(blocks)

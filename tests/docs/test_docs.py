@@ -37,9 +37,9 @@ def test_readme_quickstart_runs(local_env: str) -> None:
     blocks = python_blocks(quickstart)
     assert len(blocks) == 1, "the README quickstart is one python block"
     namespace: dict[str, Any] = {"__name__": "readme"}
-    line = text.count("\n", 0, text.index(blocks[0][1])) 
+    line = text.count("\n", 0, text.index(blocks[0][1]))
     code = compile("\n" * line + blocks[0][1], "README.md", "exec", dont_inherit=True)
-    exec(code, namespace)  # noqa: S102
+    exec(code, namespace)
     assert namespace["ada"].username == "ada"
     assert [o.order_id for o in namespace["recent"]] == ["o1"]
     assert namespace["everything"].unknown == []
