@@ -1,0 +1,76 @@
+"""``MockTransport``: answers every call with a function of yours (for unit tests).
+
+No network, no emulation: the handler decides what each call returns or raises::
+
+    def handler(operation, params):
+        if operation == "GetItem":
+            return {"Item": {"PK": {"S": "CUSTOMER#ada"}, ...}}
+        return {}
+
+    db = shop.connect(transport=MockTransport(handler))
+
+Every call is recorded in ``sent`` (operation and a copy of the parameters), so a test
+can assert on exactly what was sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dyntable.transport.base import Hook, Params, Response, TransportBase
+
+__all__ = ["MockCall", "MockTransport"]
+
+MockHandler = Callable[[str, Params], Response]
+
+
+@dataclass(frozen=True)
+class MockCall:
+    """One recorded call: the operation and a deep copy of its parameters."""
+
+    operation: str
+    params: Params
+
+
+def _empty(operation: str, params: Params) -> Response:
+    return {}
+
+
+class MockTransport(TransportBase):
+    """Calls ``handler(operation, params)`` for every request and records it.
+
+    Args:
+        handler: returns the response dict, or raises a dyntable error
+            (e.g. :class:`~dyntable.errors.ConditionalCheckFailedError`); default: ``{}``.
+        hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call.
+    """
+
+    name = "mock"
+
+    def __init__(self, handler: MockHandler | None = None, *,
+                 hooks: list[Hook] | None = None) -> None:
+        super().__init__(hooks)
+        self.handler = handler or _empty
+        self.sent: list[MockCall] = []
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def send(self, operation: str, params: Params) -> Response:
+        """Record the call and return the handler's answer."""
+        with self._lock:
+            self.sent.append(MockCall(operation, copy.deepcopy(params)))
+        with self.timed(operation, params) as event:
+            response = self.handler(operation, params)
+            event.consumed_capacity = response.get("ConsumedCapacity")
+            return response
+
+    def operations(self) -> list[str]:
+        """The operations sent so far, in order."""
+        return [c.operation for c in self.sent]
+
+    def close(self) -> None:
+        """Mark the transport closed (``closed`` becomes True)."""
+        self.closed = True
