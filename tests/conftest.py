@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dyntable.client import Client
+from dyntable.operations.tables import create_table_params
 from dyntable.transport.base import Transport
 from tests.models import shop
 
@@ -62,15 +63,40 @@ def _available() -> list[str]:
 
 @pytest.fixture(params=_available())
 def transport_name(request: pytest.FixtureRequest) -> str:
-    """The transport an integration test runs over (parametrized)."""
-    return str(request.param)
+    """The transport an integration test runs over (parametrized).
+
+    A test marked ``one_transport`` or ``slow`` (heavy load tests) runs over the first
+    transport only.
+    """
+    name = str(request.param)
+    node = request.node
+    heavy = node.get_closest_marker("one_transport") or node.get_closest_marker("slow")
+    if heavy and name != _available()[0]:
+        pytest.skip("heavy test: runs over the first transport only")
+    return name
+
+
+def _create(client: Client, *, stream: bool) -> None:
+    """Create the test table; without its stream unless asked (streams cost DynamoDB Local
+    2-3x per write, and only stream tests read them)."""
+    params = create_table_params(shop)
+    params["TableName"] = client.table_name
+    if not stream:
+        params.pop("StreamSpecification", None)
+    client.send("CreateTable", params)
+    client.wait_until_active()
+    client.enable_ttl()
 
 
 @pytest.fixture
-def make_client(dynamodb_endpoint: str, unique_table_name: str,
+def make_client(request: pytest.FixtureRequest, dynamodb_endpoint: str, unique_table_name: str,
                 transport_name: str) -> Iterator[Callable[..., Client]]:
-    """A factory of clients for one fresh table (created on first call, deleted after)."""
+    """A factory of clients for one fresh table (created on first call, deleted after).
+
+    The table has the declared stream only for tests marked ``with_stream``.
+    """
     made: list[Client] = []
+    stream = request.node.get_closest_marker("with_stream") is not None
 
     def factory(**options: Any) -> Client:
         client = shop.connect(
@@ -79,7 +105,7 @@ def make_client(dynamodb_endpoint: str, unique_table_name: str,
             **options,
         )
         if not made:
-            client.create_table()
+            _create(client, stream=stream)
         made.append(client)
         return client
 

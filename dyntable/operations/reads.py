@@ -220,18 +220,26 @@ class _Read(Generic[M]):
             if size is not None:
                 req["Limit"] = size
             resp = send(self.operation, req)
-            items = self._decode(resp.get("Items") or [])
             key = resp.get("LastEvaluatedKey") or None
+            items = self._decode(resp.get("Items") or [])
+            del resp  # drop the raw page before the caller works through the decoded one
             if remaining is not None:
                 remaining -= len(items)
             yield items, key
+            del items
             if key is None or (remaining is not None and remaining <= 0):
                 return
 
     def __iter__(self) -> Iterator[M]:
-        """Iterate lazily across pages; memory is bounded by one page."""
+        """Iterate lazily across pages; memory is bounded by one page.
+
+        Each object is released by the iterator as soon as it is handed out, so what the
+        caller does not keep is freed before the next page is read.
+        """
         for items, _key in self._pages(None):
-            yield from items
+            items.reverse()
+            while items:
+                yield items.pop()
 
     def all(self) -> list[M]:
         """Every matching item (up to ``limit``) as a list."""

@@ -11,7 +11,7 @@ from dyntable.migrations.errors import SchemaSyncError
 from dyntable.migrations.sync import sync_table
 from tests.models import Customer, shop
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.with_stream]
 
 
 def _wider() -> Table:
