@@ -303,10 +303,10 @@ class Table:
     ) -> Client:
         """A client for this table. Sends no request (no DescribeTable at connect).
 
-        Without ``transport`` a :class:`~dyntable.transport.boto3.Boto3Transport` is made
-        from the boto3 default chain, ``endpoint_url`` and ``region``; ``options`` go to the
-        client (e.g. ``cursor_secret``, ``hide_expired``) or, when the client does not take
-        them, to the transport.
+        Without ``transport`` the default is made from the usual AWS credential chain,
+        ``endpoint_url`` and ``region`` (see :func:`dyntable.client.default_transport`);
+        ``options`` go to the client (``table_name``, ``cursor_secret``, ``hide_expired``)
+        or, when the client does not take them, to that transport.
         """
         from dyntable.client import Client
 

@@ -56,6 +56,7 @@ def test_readme_has_exactly_two_setup_commands() -> None:
     assert commands[1].split("```")[0].strip() in ci, ".ci/run must call the README test command"
 
 
+@pytest.mark.with_stream
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_docs_page_examples_run(page: Path, local_env: str, make_client: Any) -> None:
     text = page.read_text(encoding="utf-8")

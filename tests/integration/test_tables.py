@@ -12,6 +12,7 @@ from dyntable.errors import TableNotFoundError
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.with_stream
 def test_create_table_from_the_declaration(db: Client) -> None:
     desc = db.describe_table()
     assert desc["TableStatus"] == "ACTIVE"
