@@ -1,4 +1,4 @@
-"""Capacity and cost accounting, and hooks for logging and metrics.
+"""Capacity and cost accounting: measured units, estimated units and on-demand prices.
 
 Measured capacity: wrap a transport in :class:`MeteredTransport` (or call
 :func:`measure` on a client) and every item operation asks DynamoDB for
@@ -18,13 +18,12 @@ Estimated capacity: :func:`estimate_read_units`, :func:`estimate_query_read_unit
 :func:`dyntable.codec.limits.item_size`). Cost: :class:`Prices` (on-demand, default
 us-east-1) times units.
 
-Hooks: :func:`logging_hook` and :class:`OperationMetrics` receive the
-:class:`~dyntable.transport.base.CallEvent` every transport emits (``transport.add_hook``).
+The logging and metrics hooks (:func:`logging_hook`, :class:`OperationMetrics`) live in
+:mod:`dyntable.transport.hooks`; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,14 +33,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from dyntable.transport.base import (
-    WRITE_OPERATIONS,
-    CallEvent,
-    Hook,
-    Params,
-    Response,
-    Transport,
-)
+from dyntable.transport.base import WRITE_OPERATIONS, Params, Response, Transport
+from dyntable.transport.hooks import OperationMetrics, OperationStats, logging_hook
 
 if TYPE_CHECKING:
     from dyntable.client import Client
@@ -308,80 +301,3 @@ def measure(client: Client, *, mode: Literal["TOTAL", "INDEXES"] = "TOTAL"
         client.transport = transport
     with transport.meter.track() as usage:
         yield usage
-
-
-# -- hooks -----------------------------------------------------------------------------------
-
-
-def _capacity_text(consumed: Any) -> str:
-    entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-    parts = []
-    for entry in entries:
-        if isinstance(entry, Mapping):
-            parts.append(f"{entry.get('TableName', '?')}={entry.get('CapacityUnits', 0)}")
-    return ",".join(parts) or "-"
-
-
-def logging_hook(logger: logging.Logger, level: int = logging.INFO) -> Hook:
-    """A hook that logs one line per call: operation, table, duration, attempts, capacity.
-
-    Only those facts (and the error class and cache outcome) are logged: never
-    credentials, keys or item values.
-    """
-
-    def hook(event: CallEvent) -> None:
-        if not logger.isEnabledFor(level):
-            return
-        cache = event.extra.get("cache")
-        logger.log(
-            level,
-            "dynamodb %s table=%s transport=%s duration_ms=%.2f attempts=%d capacity=%s%s%s",
-            event.operation,
-            event.table or "-",
-            event.transport or "-",
-            event.duration * 1000.0,
-            event.attempts,
-            _capacity_text(event.consumed_capacity),
-            f" cache={cache}" if isinstance(cache, str) else "",
-            f" error={event.error}" if event.error else "",
-        )
-
-    return hook
-
-
-@dataclass
-class OperationStats:
-    """Per-operation figures gathered by :class:`OperationMetrics`."""
-
-    calls: int = 0
-    errors: int = 0
-    retries: int = 0
-    total_seconds: float = 0.0
-    max_seconds: float = 0.0
-
-    @property
-    def mean_seconds(self) -> float:
-        """Mean latency (0.0 before any call)."""
-        return self.total_seconds / self.calls if self.calls else 0.0
-
-
-class OperationMetrics:
-    """A metrics hook: calls, errors, retries and latency per operation (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stats: dict[str, OperationStats] = {}
-
-    def __call__(self, event: CallEvent) -> None:
-        with self._lock:
-            stats = self._stats.setdefault(event.operation, OperationStats())
-            stats.calls += 1
-            stats.errors += event.error is not None
-            stats.retries += event.retries
-            stats.total_seconds += event.duration
-            stats.max_seconds = max(stats.max_seconds, event.duration)
-
-    def snapshot(self) -> dict[str, OperationStats]:
-        """A copy of the figures, by operation."""
-        with self._lock:
-            return {op: OperationStats(**vars(s)) for op, s in self._stats.items()}

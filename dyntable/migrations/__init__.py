@@ -7,17 +7,16 @@ Public names load on first use (the CLI imports what it runs)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dyntable._lazy import lazy_exports
 
 _LAZY = {
-    "AppLoadError": "errors", "LockHeldError": "errors", "MigrationError": "errors",
-    "SchemaSyncError": "errors", "load_app": "app", "Migration": "data",
-    "load_migrations": "data", "migration_write": "data", "new_migration": "data",
-    "Change": "diff", "TableDiff": "diff", "diff_live": "diff", "diff_table": "diff",
-    "table_resource": "export", "template": "export", "to_yaml": "export",
-    "MigrationReport": "report", "Migrator": "runner", "sync_table": "sync",
-    "upgrade": "versions", "upgrade_migration": "versions",
+    "AppLoadError": ".errors", "LockHeldError": ".errors", "MigrationError": ".errors",
+    "SchemaSyncError": ".errors", "load_app": ".app", "Migration": ".data",
+    "load_migrations": ".data", "migration_write": ".data", "new_migration": ".data",
+    "Change": ".diff", "TableDiff": ".diff", "diff_live": ".diff", "diff_table": ".diff",
+    "table_resource": ".export", "template": ".export", "to_yaml": ".export",
+    "MigrationReport": ".report", "Migrator": ".runner", "sync_table": ".sync",
+    "upgrade": ".versions", "upgrade_migration": ".versions",
 }
 
 __all__ = [
@@ -45,10 +44,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dyntable.migrations' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dyntable.migrations.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

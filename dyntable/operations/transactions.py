@@ -37,7 +37,8 @@ from dyntable.errors import (
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition
 from dyntable.operations import items as ops
-from dyntable.operations.batch import BatchClient, _expired, get_key, key_digest
+from dyntable.operations.batch_base import BatchClient, is_expired, key_digest
+from dyntable.operations.batch_get import get_key
 from dyntable.operations.retry import Backoff, Flow, Send, Wait, drive
 from dyntable.operations.update_actions import UpdateActions
 from dyntable.schema.model import Model
@@ -417,5 +418,5 @@ def transact_get(
         codec = codec_for(k.model)
         obj = codec.decode(item) if item and entity_of(item, entity_attr) == codec.entity \
             else None
-        found[k.digest] = None if obj is not None and _expired(client, obj) else obj
+        found[k.digest] = None if obj is not None and is_expired(client, obj) else obj
     return [found.get(k.digest) for k in wanted]

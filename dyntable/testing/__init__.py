@@ -11,8 +11,9 @@ Names are imported on first use, so ``import dyntable.testing`` costs nothing.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dyntable._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from dyntable.testing.dynamodb_local import (
@@ -36,26 +37,15 @@ __all__ = [
     "start_embedded",
 ]
 
-_MODULES = {
-    "DynamoDBLocal": "dynamodb_local",
-    "LocalServerError": "dynamodb_local",
-    "MissingDependencyError": "dynamodb_local",
-    "UnsafeArchiveError": "dynamodb_local",
-    "ensure_dynamodb_local": "dynamodb_local",
-    "java_path": "dynamodb_local",
-    "EmbeddedServer": "embedded",
-    "start_embedded": "embedded",
+_LAZY = {
+    "DynamoDBLocal": ".dynamodb_local",
+    "LocalServerError": ".dynamodb_local",
+    "MissingDependencyError": ".dynamodb_local",
+    "UnsafeArchiveError": ".dynamodb_local",
+    "ensure_dynamodb_local": ".dynamodb_local",
+    "java_path": ".dynamodb_local",
+    "EmbeddedServer": ".embedded",
+    "start_embedded": ".embedded",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

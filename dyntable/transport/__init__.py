@@ -1,4 +1,4 @@
-"""Transports: how dyntable reaches DynamoDB (boto3, HTTP, DAX, cache, routing, mock).
+"""Transports: how dyntable reaches DynamoDB (boto3, HTTP, DAX, cache, routing, mock), and hooks.
 
 Names load on first use, so importing this package imports neither boto3 nor the DAX
 client.
@@ -6,14 +6,16 @@ client.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dyntable._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from dyntable.transport.base import CallEvent, Hook, Transport, TransportBase
     from dyntable.transport.boto3 import Boto3Transport, RetryConfig
     from dyntable.transport.cache import CachedTransport, CacheStats
     from dyntable.transport.dax import DaxTransport
+    from dyntable.transport.hooks import OperationMetrics, OperationStats, logging_hook
     from dyntable.transport.http import HttpTransport
     from dyntable.transport.mock import MockCall, MockTransport
     from dyntable.transport.routing import RoutingTransport
@@ -28,10 +30,13 @@ _LAZY: dict[str, str] = {
     "HttpTransport": "dyntable.transport.http",
     "MockCall": "dyntable.transport.mock",
     "MockTransport": "dyntable.transport.mock",
+    "OperationMetrics": "dyntable.transport.hooks",
+    "OperationStats": "dyntable.transport.hooks",
     "RetryConfig": "dyntable.transport.boto3",
     "RoutingTransport": "dyntable.transport.routing",
     "Transport": "dyntable.transport.base",
     "TransportBase": "dyntable.transport.base",
+    "logging_hook": "dyntable.transport.hooks",
 }
 
 __all__ = [
@@ -44,21 +49,14 @@ __all__ = [
     "HttpTransport",
     "MockCall",
     "MockTransport",
+    "OperationMetrics",
+    "OperationStats",
     "RetryConfig",
     "RoutingTransport",
     "Transport",
     "TransportBase",
+    "logging_hook",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dyntable.transport' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

