@@ -30,7 +30,11 @@ class Request:
 
     ``key`` is the item key (wire form) for error context; ``version_checked`` tells the
     client to raise VersionConflictError on a failed condition; ``new_version`` is the
-    version written (set on the instance after success).
+    version written (set on the instance after success). ``outcome`` is what the stored
+    item must hold once this write has been applied (attribute -> value, ``None`` for an
+    absent attribute): after a retried request fails its version condition, the client
+    compares it with the stored item to tell "my first attempt was applied" (an ambiguous
+    500) from a real conflict. ``None`` when the outcome cannot be checked.
     """
 
     operation: str
@@ -39,6 +43,7 @@ class Request:
     version_checked: bool = False
     expected_version: int | None = None
     new_version: int | None = None
+    outcome: dict[str, AV | None] | None = None
 
 
 def _version_condition(codec: ItemCodec[Any], expected: int) -> Condition:
@@ -92,6 +97,7 @@ def put_request(
             conds.append(_version_condition(codec, expected))
             req.version_checked = True
             req.expected_version = expected
+            req.outcome = dict(item)
     _finish(req.params, compiler, all_of(*conds))
     if return_old:
         req.params["ReturnValues"] = "ALL_OLD"
@@ -173,7 +179,12 @@ def update_request(
     touched: dict[str, Any] = {}
     removed: set[str] = set()
     actions: list[Action] = []
+    checkable = True
     for a in spec.actions:
+        if a.kind not in ("SET", "REMOVE") or len(a.path.elements) != 1 or (
+            a.kind == "SET" and _is_operand(a.value)
+        ):
+            checkable = False
         name = _field_of(a.path)
         if a.path.raw:
             actions.append(a)
@@ -212,6 +223,8 @@ def update_request(
             req.expected_version = spec.expected_version
             req.new_version = spec.expected_version + 1
             actions.append(Action("SET", F[vname], spec.expected_version + 1))
+            if checkable:
+                req.outcome = _update_outcome(codec, actions)
         else:
             actions.append(Action("SET", F[vname], if_not_exists(F[vname], 0) + 1))
     compiler = Compiler(codec)
@@ -219,6 +232,20 @@ def update_request(
     _finish(req.params, compiler, all_of(*conds))
     req.params["ReturnValues"] = spec.return_values
     return req
+
+
+def _update_outcome(codec: ItemCodec[Any], actions: list[Action]) -> dict[str, AV | None]:
+    """Attribute values an update of plain SET / REMOVE actions leaves on the item."""
+    out: dict[str, AV | None] = {}
+    for a in actions:
+        name = a.path.field
+        if a.kind == "REMOVE":
+            out[name] = None
+        elif a.path.raw:
+            out[name] = a.value if isinstance(a.value, dict) else None
+        else:
+            out[name] = codec.encode_field(name, a.value)
+    return out
 
 
 def _validated(codec: ItemCodec[Any], action: Action) -> Action:
