@@ -11,11 +11,31 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from dyntable.codec.limits import check_decimal, number_text
+from pydantic import BaseModel
+
+from dyntable.codec.containers import (
+    SizedEncoder,
+    dict_any_encoder,
+    dict_str_encoder,
+    list_int_encoder,
+    list_str_encoder,
+    set_encoder,
+    set_str_encoder,
+)
+from dyntable.codec.limits import av_bound, check_decimal, number_text
 from dyntable.codec.values import b_value, datetime_text, from_av, parse_datetime, to_av
 from dyntable.errors import InvalidValueError
 
-__all__ = ["Decoder", "Encoder", "FieldKind", "field_kind", "make_decoder", "make_encoder"]
+__all__ = [
+    "Decoder",
+    "Encoder",
+    "FieldKind",
+    "field_kind",
+    "kind_tag",
+    "make_decoder",
+    "make_encoder",
+    "sized_encoder",
+]
 
 AV = dict[str, Any]
 Encoder = Callable[[Any], "AV | None"]
@@ -59,32 +79,115 @@ def field_kind(annotation: Any) -> FieldKind:
     return FieldKind(annotation, optional, origin, typing.get_args(annotation))
 
 
-def make_encoder(annotation: Any, path: str, *, ttl: bool = False) -> Encoder:
-    """An encoder for values of ``annotation``; returns ``None`` to leave the attribute out."""
+def _literal_tag(values: tuple[Any, ...]) -> str:
+    if values and all(type(v) is str for v in values):
+        return "str"
+    if values and all(type(v) is int for v in values):
+        return "int"
+    return "other"
+
+
+def _enum_tag(cls: type[enum.Enum]) -> str:
+    values = tuple(m.value for m in cls)
+    tag = _literal_tag(values)
+    if tag == "int" and not all(-(10**38) < v < 10**38 for v in values):
+        return "other"
+    return "enum_" + tag if tag != "other" else tag
+
+
+def _container_tag(kind: FieldKind) -> str:
+    origin, args = kind.origin, kind.args
+    if kind.is_set:
+        return "set_str" if args == (str,) else "set"
+    if origin is list and len(args) == 1 and args[0] in (str, int):
+        return "list_str" if args[0] is str else "list_int"
+    if origin is dict and len(args) == 2 and args[0] is str:
+        if args[1] is str:
+            return "dict_str"
+        if args[1] is Any:
+            return "dict_any"
+    return "other"
+
+
+def kind_tag(annotation: Any) -> str:
+    """The codec's name for how values of ``annotation`` are encoded and decoded.
+
+    One of ``str bool int float decimal datetime bytes list_str list_int set_str set
+    dict_str dict_any enum_str enum_int model other``. ``Literal`` of strings is ``str``,
+    of ints ``int``; ``Enum`` subclasses are ``enum_str`` / ``enum_int`` by their values.
+    """
     kind = field_kind(annotation)
     base = kind.base
+    simple = _SIMPLE.get(base) if isinstance(base, type) else None
+    if simple is not None:
+        return simple
+    if kind.origin is typing.Literal:
+        return _literal_tag(kind.args)
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return _enum_tag(base)
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        return "model"
+    if kind.is_set or kind.origin is not None:
+        return _container_tag(kind)
+    return "other"
+
+
+_SIMPLE: dict[type, str] = {
+    str: "str", bool: "bool", int: "int", float: "float", Decimal: "decimal",
+    datetime: "datetime", bytes: "bytes",
+}
+_CONTAINERS: dict[str, Callable[[str], SizedEncoder]] = {
+    "list_str": list_str_encoder,
+    "list_int": list_int_encoder,
+    "set_str": set_str_encoder,
+    "set": set_encoder,
+    "dict_str": dict_str_encoder,
+    "dict_any": dict_any_encoder,
+}
+
+
+def _unsized(enc: SizedEncoder) -> Encoder:
+    def plain(v: Any) -> AV | None:
+        r = enc(v)
+        return None if r is None else r[0]
+    return plain
+
+
+def make_encoder(annotation: Any, path: str, *, ttl: bool = False) -> Encoder:
+    """An encoder for values of ``annotation``; returns ``None`` to leave the attribute out."""
     if ttl:
         return _ttl_encoder(path)
-    if kind.is_set:
-        def enc_set(v: Any) -> AV | None:
-            if not v:
-                return None
-            return to_av(v, path)
-        return enc_set
-    if base is str:
+    tag = kind_tag(annotation)
+    container = _CONTAINERS.get(tag)
+    if container is not None:
+        return _unsized(container(path))
+    if tag in ("str", "enum_str"):
         return lambda v: {"S": v} if type(v) is str else to_av(v, path)
-    if base is bool:
+    if tag == "bool":
         return lambda v: {"BOOL": v} if type(v) is bool else to_av(v, path)
-    if base is int:
-        return lambda v: {"N": number_text(v, path)} if type(v) is int else to_av(v, path)
-    if base is float:
-        return lambda v: {"N": number_text(v, path)} if type(v) is float else to_av(v, path)
-    if base is Decimal:
+    if tag in ("int", "float"):
+        t = int if tag == "int" else float
+        return lambda v: {"N": number_text(v, path)} if type(v) is t else to_av(v, path)
+    if tag == "decimal":
         return lambda v: {"N": check_decimal(v, path)} if type(v) is Decimal else to_av(v, path)
-    if base is datetime:
+    if tag == "datetime":
         return lambda v: {"S": datetime_text(v, path)} if isinstance(v, datetime) \
             else to_av(v, path)
     return lambda v: to_av(v, path)
+
+
+def sized_encoder(annotation: Any, path: str, *, ttl: bool = False) -> SizedEncoder:
+    """Like :func:`make_encoder`, returning ``(av, size bound)`` (for item encoders)."""
+    if not ttl:
+        container = _CONTAINERS.get(kind_tag(annotation))
+        if container is not None:
+            return container(path)
+    plain = make_encoder(annotation, path, ttl=ttl)
+
+    def enc(v: Any) -> tuple[AV, int] | None:
+        av = plain(v)
+        return None if av is None else (av, av_bound(av))
+    return enc
 
 
 def _ttl_encoder(path: str) -> Encoder:
@@ -108,29 +211,31 @@ def _guard(fast: Decoder) -> Decoder:
     return dec
 
 
+_DECODERS: dict[str, Decoder] = {
+    "str": lambda av: av["S"],
+    "enum_str": lambda av: av["S"],
+    "bool": lambda av: av["BOOL"],
+    "int": lambda av: int(av["N"]),
+    "enum_int": lambda av: int(av["N"]),
+    "float": lambda av: float(av["N"]),
+    "decimal": lambda av: Decimal(av["N"]),
+    "datetime": lambda av: parse_datetime(av["S"]),
+    "bytes": lambda av: b_value(av["B"]),
+    "list_str": lambda av: [x["S"] for x in av["L"]],
+    "list_int": lambda av: [int(x["N"]) for x in av["L"]],
+    "set_str": lambda av: set(av["SS"]),
+    "dict_str": lambda av: {k: x["S"] for k, x in av["M"].items()},
+}
+
+
 def make_decoder(annotation: Any, *, ttl: bool = False) -> Decoder:
     """A decoder from an AttributeValue to a value that validates as ``annotation``."""
-    kind = field_kind(annotation)
-    base = kind.base
     if ttl:
-        if base is datetime:
+        if field_kind(annotation).base is datetime:
             return _guard(lambda av: datetime.fromtimestamp(int(Decimal(av["N"])), _UTC))
         return _guard(lambda av: int(Decimal(av["N"])))
-    if base is str:
-        return _guard(lambda av: av["S"])
-    if base is bool:
-        return _guard(lambda av: av["BOOL"])
-    if base is int:
-        return _guard(lambda av: int(av["N"]))
-    if base is float:
-        return _guard(lambda av: float(av["N"]))
-    if base is Decimal:
-        return _guard(lambda av: Decimal(av["N"]))
-    if base is datetime:
-        return _guard(lambda av: parse_datetime(av["S"]))
-    if base is bytes:
-        return _guard(lambda av: b_value(av["B"]))
-    return from_av
+    fast = _DECODERS.get(kind_tag(annotation))
+    return from_av if fast is None else _guard(fast)
 
 
 def key_text(value: Any, spec: str = "") -> str:

@@ -7,12 +7,19 @@ entity attribute, so an item read back from anywhere decodes to the right class.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from dyntable.codec.compiled import (
+    KeyDef,
+    compile_encoder,
+    compile_values,
+    encode_submodel,
+    key_size_bound,
+)
 from dyntable.codec.fields import (
     Decoder,
     Encoder,
@@ -48,42 +55,6 @@ _MAX_SK = 1024
 _lock = threading.Lock()
 
 
-class _SubCodec:
-    """Encoder for a nested pydantic model (a map attribute)."""
-
-    def __init__(self, model: type[BaseModel]) -> None:
-        self.fields = [
-            (name, make_encoder(info.annotation, name)) for name, info in
-            model.model_fields.items()
-        ]
-
-    def encode(self, obj: BaseModel, path: str) -> Item:
-        d = obj.__dict__
-        out: Item = {}
-        for name, enc in self.fields:
-            v = d.get(name)
-            if v is None:
-                continue
-            try:
-                av = enc(v)
-            except InvalidValueError as exc:
-                raise InvalidValueError(f"{path}.{name}: {exc}") from None
-            if av is not None:
-                out[name] = av
-        return out
-
-
-_SUB: dict[type[BaseModel], _SubCodec] = {}
-
-
-def encode_submodel(obj: BaseModel, path: str) -> Item:
-    """Encode a nested pydantic model as a map."""
-    codec = _SUB.get(type(obj))
-    if codec is None:
-        codec = _SUB[type(obj)] = _SubCodec(type(obj))
-    return codec.encode(obj, path)
-
-
 def entity_of(item: Mapping[str, Any], attribute: str) -> str | None:
     """The entity name stored in ``item``, or ``None``."""
     av = item.get(attribute)
@@ -103,6 +74,29 @@ class _KeyPart:
         self.type = codec.spec.table.attribute_type(attr)
         self.fields = template.fields
         self.specs = template.specs
+        # "TENANT#{tenant}": one field without a format spec, in a string attribute.
+        self.plain: str | None = None
+        if self.type == "S" and len(self.fields) == 1 and not self.specs[0]:
+            self.plain = self.fields[0]
+            self.before, self.after = template.literals
+
+    def key_def(self, checked: Callable[[_KeyPart, Mapping[str, Any]], AV]) -> KeyDef:
+        """This part for :func:`~dyntable.codec.compiled.compile_encoder`."""
+        before, after = (self.before, self.after) if self.plain else ("", "")
+        return (self.attr, self.plain, before, after, self.limit, lambda d: checked(self, d))
+
+    def fast(self, values: Mapping[str, Any]) -> AV | None:
+        """The attribute when the template is plain and its value a non-empty ASCII
+        ``str`` within the size limit; ``None`` means "take the checked path"."""
+        if self.plain is None:
+            return None
+        v = values.get(self.plain)
+        if type(v) is not str or not v:
+            return None
+        text = self.before + v + self.after
+        if len(text) > self.limit or not text.isascii():
+            return None
+        return {"S": text}
 
     def text_parts(self, values: Mapping[str, Any]) -> dict[str, str]:
         pairs = zip(self.fields, self.specs, strict=True)
@@ -151,6 +145,12 @@ class ItemCodec(Generic[M]):
                 self.set_fields.append(name)
             if kind.optional:
                 self.optional.add(name)
+        defs = [(name, f.annotation, f.is_ttl) for name, f in spec.fields.items()]
+        required = [name for name, f in spec.fields.items() if f.required]
+        self._values = compile_values(defs, required=required, default_sets=self.set_fields)
+        self._fixed_size = 4 * (len(self.entity_attr) + len(self.entity))
+        if self.version_av is not None:
+            self._fixed_size += 4 * len(VERSION_ATTRIBUTE) + len(self.version_av["N"]) + 2
         self.parts: dict[str, list[_KeyPart]] = {}
         for kname, key in spec.keys.items():
             if key.native:
@@ -166,21 +166,20 @@ class ItemCodec(Generic[M]):
             and not k.native
         ]
         self._adapters: dict[str, TypeAdapter[Any]] = {}
+        self._plain = {
+            n: f.annotation for n, f in spec.fields.items() if f.annotation in (str, int)
+        }
+        self._key_fields: dict[str, tuple[str, ...]] = {}
+        keys = [p.key_def(self._part) for p in self.primary_parts]
+        self._encode_fields = compile_encoder(defs, keys=keys)
 
     # -- encoding ----------------------------------------------------------------------
 
     def encode(self, obj: M, *, check_size: bool = True) -> Item:
         """The full item for ``obj``: fields, key attributes and entity attribute."""
+        d = obj.__dict__
         try:
-            d = obj.__dict__
-            item: Item = {}
-            for name, enc in self.encoders:
-                v = d[name]
-                if v is None:
-                    continue
-                av = enc(v)
-                if av is not None:
-                    item[name] = av
+            item, bound = self._encode_fields(d)
         except KeyError as exc:
             raise InvalidRequestError(
                 f"{self.model.__name__} instance lacks field {exc.args[0]!r} (a partial object "
@@ -188,16 +187,15 @@ class ItemCodec(Generic[M]):
             ) from None
         except InvalidValueError as exc:
             raise InvalidValueError(f"{self.model.__name__}: {exc}") from None
-        for part in self.primary_parts:
-            item[part.attr] = self._part(part, d, required=True)
         for _key, parts in self.index_keys:
             built = self._index_attrs(parts, d)
             if built:
                 item.update(built)
+                bound += sum(4 * len(a) + key_size_bound(v) for a, v in built.items())
         item[self.entity_attr] = self.entity_av
         if self.version_av is not None:
             item[VERSION_ATTRIBUTE] = self.version_av
-        if check_size:
+        if check_size and bound + self._fixed_size > MAX_ITEM_SIZE:
             self.check_size(item)
         return item
 
@@ -218,7 +216,10 @@ class ItemCodec(Generic[M]):
             )
         return size
 
-    def _part(self, part: _KeyPart, values: Mapping[str, Any], *, required: bool) -> AV:
+    def _part(self, part: _KeyPart, values: Mapping[str, Any], *, required: bool = True) -> AV:
+        av = part.fast(values)
+        if av is not None:
+            return av
         for f in part.fields:
             if values.get(f) is None:
                 raise KeyTemplateError(
@@ -242,6 +243,8 @@ class ItemCodec(Generic[M]):
 
     def coerce(self, name: str, value: Any) -> Any:
         """Validate a loose value (e.g. a key keyword) as field ``name``'s type."""
+        if type(value) is self._plain.get(name):
+            return value  # a plain str / int field given a str / int: nothing to convert
         if name not in self.spec.fields:
             raise InvalidRequestError(
                 f"{self.model.__name__} has no field {name!r} (fields: {sorted(self.spec.fields)})"
@@ -261,14 +264,16 @@ class ItemCodec(Generic[M]):
     def key(self, values: Mapping[str, Any], key: KeySpec | None = None) -> Item:
         """The key attributes of ``key`` (default: primary) from field keyword values."""
         key = key or self.spec.primary
-        needed = key.fields
+        needed = self._key_fields.get(key.name)
+        if needed is None:
+            needed = self._key_fields[key.name] = key.fields
         missing = [f for f in needed if values.get(f) is None]
         if missing:
             raise KeyTemplateError(
                 f"{self.model.__name__}.{key.name}: missing key field(s) {missing} "
                 f"(needs {list(needed)})"
             )
-        extra = set(values) - set(needed)
+        extra = set(values) - set(needed) if len(values) != len(needed) else ()
         if extra:
             raise KeyTemplateError(
                 f"{self.model.__name__}.{key.name}: {sorted(extra)} are not key fields "
@@ -336,15 +341,7 @@ class ItemCodec(Generic[M]):
 
     def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Field values read from an item (before model validation)."""
-        values: dict[str, Any] = {}
-        for name, dec in self.decoders:
-            av = item.get(name)
-            if av is not None:
-                values[name] = dec(av)
-        for name in self.set_fields:
-            if name not in values:
-                values[name] = set()
-        return values
+        return self._values(item)
 
     def _upgraded(self, item: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """Run the model's upgrade chain when the item was stored by an older schema version."""
@@ -365,7 +362,8 @@ class ItemCodec(Generic[M]):
             values = self.values(item)
             if self.schema_version is not None:
                 values = self._upgraded(item, values)
-            return self.model.model_validate(values)
+            # model_validate without its wrapper (the same validator call).
+            return self.model.__pydantic_validator__.validate_python(values)  # type: ignore[no-any-return]
         except (PydanticValidationError, InvalidValueError, KeyError, ValueError) as exc:
             raise self._decode_error(item, exc) from None
 

@@ -11,6 +11,7 @@ from dyntable.errors import InvalidValueError
 __all__ = [
     "MAX_ITEM_SIZE",
     "attribute_size",
+    "av_bound",
     "check_number_text",
     "fits",
     "item_size",
@@ -22,6 +23,7 @@ __all__ = [
 MAX_ITEM_SIZE = 400 * 1024
 _MAX_DIGITS = 38
 _INT_FAST = 10**38
+_DIGITS = frozenset("0123456789")
 
 
 def _where(path: str) -> str:
@@ -30,6 +32,11 @@ def _where(path: str) -> str:
 
 def check_decimal(value: Decimal, path: str = "") -> str:
     """The wire text of a Decimal; InvalidValueError when DynamoDB cannot store it."""
+    text = str(value)
+    # Fast path: plain notation of at most 38 characters holds at most 38 digits and lies
+    # well inside DynamoDB's range; NaN and infinity end with a letter, zero is normalised.
+    if len(text) <= _MAX_DIGITS and text[-1] in _DIGITS and "E" not in text and value:
+        return text
     if not value.is_finite():
         raise InvalidValueError(f"{value} cannot be stored{_where(path)}: NaN and infinity are "
                                 "not DynamoDB numbers")
@@ -154,25 +161,29 @@ def _name_size(name: str) -> int:
     return len(name) if name.isascii() else len(name.encode("utf-8"))
 
 
-def _upper_bound(item: dict[str, dict[str, Any]]) -> int:
-    """A cheap bound >= :func:`item_size`.
+def av_bound(value: dict[str, Any]) -> int:
+    """A cheap bound >= :func:`attribute_size` of one AttributeValue.
 
-    Names and strings count 4 bytes per character (UTF-8's maximum); containers count the
-    length of their ``ascii()`` text, which is longer than what DynamoDB counts for every
-    element (quotes, braces and escapes outweigh the per-element overhead).
+    Strings count 4 bytes per character (UTF-8's maximum); containers count the length of
+    their ``ascii()`` text, which is longer than what DynamoDB counts for every element
+    (quotes, braces and escapes outweigh the per-element overhead).
     """
-    total = 4 * sum(map(len, item))
-    for value in item.values():
-        for tag, v in value.items():
-            if tag == "S":
-                total += 4 * len(v)
-            elif tag == "N":
-                total += len(v) + 2
-            elif tag == "B":
-                total += len(v)
-            else:
-                total += len(ascii(v)) + 1
+    total = 0
+    for tag, v in value.items():
+        if tag == "S":
+            total += 4 * len(v)
+        elif tag == "N":
+            total += len(v) + 2
+        elif tag == "B":
+            total += len(v)
+        else:
+            total += len(ascii(v)) + 1
     return total
+
+
+def _upper_bound(item: dict[str, dict[str, Any]]) -> int:
+    """A cheap bound >= :func:`item_size`: names at 4 bytes a character plus value bounds."""
+    return 4 * sum(map(len, item)) + sum(map(av_bound, item.values()))
 
 
 def upper_bound_fits(item: dict[str, dict[str, Any]], limit: int = MAX_ITEM_SIZE) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import sys
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
@@ -39,6 +40,9 @@ __all__ = [
 
 AV = dict[str, Any]
 _UTC = timezone.utc
+_DATETIME_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
+#: ``datetime.fromisoformat`` reads a trailing ``Z`` itself from Python 3.11 on.
+_ISO_Z = sys.version_info >= (3, 11)
 
 
 def datetime_text(value: datetime, path: str = "") -> str:
@@ -58,14 +62,16 @@ def datetime_text(value: datetime, path: str = "") -> str:
                 f"datetime {value.isoformat()}{where} is outside years 1-9999 in UTC"
             ) from None
     # Formatted by hand: strftime does not zero-pad years before 1000 on every platform.
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}Z"
+    return _DATETIME_FORMAT % (
+        value.year, value.month, value.day, value.hour, value.minute, value.second,
+        value.microsecond,
     )
 
 
 def parse_datetime(text: str) -> datetime:
     """Read a stored datetime back (accepts ``Z`` and offsets)."""
+    if _ISO_Z:
+        return datetime.fromisoformat(text)
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     return datetime.fromisoformat(text)

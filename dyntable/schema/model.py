@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import typing
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from dyntable.errors import DeclarationError
 from dyntable.schema.keys import Key
-from dyntable.schema.spec import FieldSpec, KeySpec, ModelSpec
 from dyntable.schema.table import LSI, Table
-from dyntable.schema.templates import Template
+
+if TYPE_CHECKING:
+    # Loaded when the first model class is declared, not at ``import dyntable``.
+    from dyntable.schema.spec import FieldSpec, KeySpec, ModelSpec
+    from dyntable.schema.templates import Template
 
 __all__ = ["TTL", "Model", "Version"]
 
@@ -46,7 +49,10 @@ class Model(BaseModel):
     A class without ``table=`` is an abstract base (shared fields); it cannot be stored.
     """
 
-    model_config = ConfigDict(ignored_types=(Key,))
+    # Model's own validator is built when the first model is declared, not at import: so
+    # importing dyntable does not load pydantic's plugin registry (installed entry points).
+    # Subclasses are built at class creation as usual (the config is replaced below).
+    model_config = ConfigDict(ignored_types=(Key,), defer_build=True)
     __dyntable__: ClassVar[ModelSpec]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -64,6 +70,8 @@ class Model(BaseModel):
                 "(dyntable takes table=, entity=, schema_version=)"
             )
         super().__pydantic_init_subclass__()
+        if not Model.__pydantic_complete__:
+            Model.model_rebuild()  # deferred at import; complete once models are declared
         if table is None:
             if entity is not None:
                 raise DeclarationError(f"{cls.__name__}: entity= needs table=")
@@ -85,6 +93,9 @@ class Model(BaseModel):
         table.register(cls, entity)
 
 
+Model.model_config = ConfigDict(ignored_types=(Key,))
+
+
 def _markers(annotation: Any, metadata: list[Any]) -> set[str]:
     found = {m.name for m in metadata if isinstance(m, _Marker)}
     if typing.get_origin(annotation) is typing.Annotated:
@@ -93,6 +104,8 @@ def _markers(annotation: Any, metadata: list[Any]) -> set[str]:
 
 
 def _fields(cls: type[Model], table: Table) -> tuple[dict[str, FieldSpec], str | None, str | None]:
+    from dyntable.schema.spec import FieldSpec
+
     fields: dict[str, FieldSpec] = {}
     versions: list[str] = []
     ttls: list[str] = []
@@ -148,6 +161,8 @@ def _templates(
     fields: dict[str, FieldSpec],
     table: Table,
 ) -> tuple[Template, ...]:
+    from dyntable.schema.templates import Template
+
     if not attrs:
         if source is not None:
             raise DeclarationError(f"{cls.__name__}.{what}: this key has no sort key attribute")
@@ -173,6 +188,9 @@ def _resolve_key(
     cls: type[Model], attr: str, key: Key, fields: dict[str, FieldSpec], table: Table,
     primary: Key | None,
 ) -> KeySpec:
+    from dyntable.schema.spec import KeySpec
+    from dyntable.schema.templates import Template
+
     what = attr
     if key.index is None:
         pk_attrs, sk_attrs = (table.pk,), ((table.sk,) if table.sk else ())
@@ -223,6 +241,8 @@ def _resolve_key(
 def _build_spec(
     cls: type[Model], table: Table, entity: str, schema_version: int | None
 ) -> ModelSpec:
+    from dyntable.schema.spec import ModelSpec
+
     fields, version, ttl = _fields(cls, table)
     declared = _declared_keys(cls)
     primaries = [a for a, k in declared.items() if k.index is None]

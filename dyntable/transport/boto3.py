@@ -1,7 +1,23 @@
-"""The default transport: a botocore DynamoDB client, created once and reused."""
+"""The default transport: a botocore DynamoDB client, created once and reused.
+
+Fast parsing: botocore's response parser walks every attribute of every item against the
+service model, which is most of the CPU time of a large query. For successful data-plane
+calls the transport reads the body with ``json.loads`` instead, through botocore's public
+``before-parse`` event on its own client: the handler hands botocore the parsed body as its
+"customized response" and an empty JSON body to parse, so botocore still adds
+``ResponseMetadata`` (RequestId, HTTPStatusCode, HTTPHeaders, RetryAttempts), checks the
+``x-amz-crc32`` header against the raw body and retries as usual. Errors and control-plane
+calls keep botocore's parser. Binary values (``B`` / ``BS``) become bytes as botocore makes
+them, so keys and items can be sent back through boto3 unchanged; bodies without binary
+values skip that step.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +27,19 @@ from dyntable.transport.base import Params, Response, TransportBase
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Boto3Transport", "RetryConfig"]
+__all__ = ["FAST_PARSE_OPERATIONS", "Boto3Transport", "RetryConfig", "enable_fast_parse",
+           "parse_body"]
+
+#: Operations whose successful responses are read with ``json.loads`` (see module doc).
+FAST_PARSE_OPERATIONS = frozenset(
+    {
+        "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+        "BatchWriteItem", "TransactGetItems", "TransactWriteItems", "ExecuteStatement",
+    }
+)
+# Every binary AttributeValue in a body matches; false positives only cost time.
+_BINARY_TAG = re.compile(rb'"BS?"\s*:')
+_EMPTY_BODY = b"{}"
 
 # Operation name -> botocore client method name, resolved once.
 _METHODS: dict[str, str] = {}
@@ -23,6 +51,62 @@ def _method_name(operation: str) -> str:
         name = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
         _METHODS[operation] = name
     return name
+
+
+def _binary_values(obj: dict[str, Any]) -> dict[str, Any]:
+    """``json.loads`` object hook: ``{"B": text}`` / ``{"BS": [text]}`` -> bytes."""
+    if len(obj) == 1:
+        b = obj.get("B")
+        if type(b) is str:
+            return {"B": base64.b64decode(b)}
+        bs = obj.get("BS")
+        if type(bs) is list and all(type(x) is str for x in bs):
+            return {"BS": [base64.b64decode(x) for x in bs]}
+    return obj
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """A DynamoDB JSON response body as botocore's parser returns it (without metadata)."""
+    if not body:
+        return {}
+    if _BINARY_TAG.search(body):
+        parsed: dict[str, Any] = json.loads(body, object_hook=_binary_values)
+    else:
+        parsed = json.loads(body)
+    return parsed
+
+
+def _before_parse(
+    operation_model: Any, response_dict: dict[str, Any], customized_response_dict: Any,
+    **_: Any,
+) -> None:
+    """botocore ``before-parse`` handler: read a successful data-plane body directly."""
+    status = response_dict.get("status_code")
+    body = response_dict.get("body")
+    if (
+        operation_model.name not in FAST_PARSE_OPERATIONS
+        or type(status) is not int or not 200 <= status < 300
+        or type(body) is not bytes or customized_response_dict is None
+    ):
+        return
+    try:
+        parsed = parse_body(body)
+    except (ValueError, binascii.Error):
+        return  # botocore's parser reads it (and reports what is wrong)
+    if type(parsed) is not dict or "ResponseMetadata" in parsed:
+        return
+    customized_response_dict.update(parsed)
+    response_dict["body"] = _EMPTY_BODY
+
+
+def enable_fast_parse(client: Any) -> None:
+    """Read successful data-plane responses of ``client`` with ``json.loads`` (module doc).
+
+    Only this client's events are touched; other clients of its session keep botocore's
+    parser.
+    """
+    client.meta.events.register("before-parse.dynamodb", _before_parse,
+                                unique_id="dyntable-fast-parse")
 
 
 class RetryConfig:
@@ -55,6 +139,10 @@ class Boto3Transport(TransportBase):
         validate_params: botocore parameter validation; off by default because
             dyntable builds and checks every request itself.
         hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call.
+        fast_parse: read successful data-plane responses with ``json.loads`` instead of
+            botocore's parser (same result, several times faster on large pages; see the
+            module doc). Applies to the client the transport creates; a ``client`` passed
+            in is used as is.
 
     The client is created when the transport is, never per call: in Lambda, create the
     transport (or ``table.connect()``) at module level, outside the handler.
@@ -75,9 +163,11 @@ class Boto3Transport(TransportBase):
         max_pool_connections: int = 32,
         validate_params: bool = False,
         hooks: list[Any] | None = None,
+        fast_parse: bool = True,
     ) -> None:
         super().__init__(hooks)
         self.retry = retry or RetryConfig()
+        self.fast_parse = False
         if client is None:
             client = self._make_client(
                 session,
@@ -88,6 +178,9 @@ class Boto3Transport(TransportBase):
                 max_pool_connections,
                 validate_params,
             )
+            if fast_parse:
+                enable_fast_parse(client)
+                self.fast_parse = True
         self.client = client
         self._lock = threading.Lock()
         self._bound: dict[str, Any] = {}
