@@ -112,8 +112,11 @@ class Env:
         self.clients[PYDYNOX + " client"] = client
 
     def _dyntable(self) -> None:
+        from dyntable.transport.boto3 import Boto3Transport
+
         self.clients[DYN_BOTO3] = bench_table.connect(
-            endpoint_url=self.endpoint, region=REGION, table_name=self.table
+            transport=Boto3Transport(endpoint_url=self.endpoint, region=REGION),
+            table_name=self.table,
         )
         http = self.http_transport()
         if http is None:

@@ -134,7 +134,11 @@ def _iterator(contender: str, endpoint: str, table: str) -> tuple[Callable[[], A
         db = Client(bench_table, transport=HttpTransport(endpoint_url=endpoint, region=REGION),
                     table_name=table)
     else:
-        db = bench_table.connect(endpoint_url=endpoint, region=REGION, table_name=table)
+        from dyntable.transport.boto3 import Boto3Transport
+
+        db = bench_table.connect(
+            transport=Boto3Transport(endpoint_url=endpoint, region=REGION), table_name=table
+        )
     return (lambda: db.scan(Invoice).limit(1).first()), (lambda: iter(db.scan(Invoice)))
 
 
