@@ -148,6 +148,7 @@ class ItemCodec(Generic[M]):
         defs = [(name, f.annotation, f.is_ttl) for name, f in spec.fields.items()]
         required = [name for name, f in spec.fields.items() if f.required]
         self._values = compile_values(defs, required=required, default_sets=self.set_fields)
+        self._optional_required = [n for n in required if n in self.optional]
         self._fixed_size = 4 * (len(self.entity_attr) + len(self.entity))
         if self.version_av is not None:
             self._fixed_size += 4 * len(VERSION_ATTRIBUTE) + len(self.version_av["N"]) + 2
@@ -340,8 +341,17 @@ class ItemCodec(Generic[M]):
     # -- decoding ----------------------------------------------------------------------
 
     def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """Field values read from an item (before model validation)."""
-        return self._values(item)
+        """Field values read from an item (before model validation).
+
+        An optional field without a default that was ``None`` (so left out of the item)
+        reads back as ``None``.
+        """
+        values = self._values(item)
+        if self._optional_required:
+            for name in self._optional_required:
+                if name not in values:
+                    values[name] = None
+        return values
 
     def _upgraded(self, item: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """Run the model's upgrade chain when the item was stored by an older schema version."""

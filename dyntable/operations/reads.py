@@ -382,10 +382,11 @@ class Query(_Read[M]):
             )
         run = declared[:len(fields)]
         if set(fields) != set(run):
+            runs = " or ".join(str(list(declared[:n])) for n in range(1, len(declared) + 1))
             raise KeyTemplateError(
-                f"{where}: the sort key is {list(declared)}; a condition names a leading run "
-                f"of it ({list(run)} here), not {sorted(fields)}: DynamoDB needs equality on "
-                "every sort field before the one compared"
+                f"{where}: a sort key condition names the leading sort fields {runs}, not "
+                f"{sorted(fields)}: DynamoDB needs equality on every sort field before the "
+                "one compared"
             )
         empty = [f for f in run if fields[f] is None]
         if empty:

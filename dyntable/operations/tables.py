@@ -1,12 +1,35 @@
-"""Table-level requests built from a :class:`~dyntable.schema.table.Table` declaration."""
+"""Table-level requests built from a :class:`~dyntable.schema.table.Table` declaration.
+
+Key attribute types: ``Table(attribute_types=...)`` says; otherwise the attributes of native
+multi-attribute GSI keys take the type of the model fields they are (N for int, float,
+Decimal and int enums/literals, B for bytes, S for str, datetime, date, UUID, str enums), read
+from the models registered on the table: declare the models before creating the table.
+Every other key attribute is S.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import typing
+import uuid
+from decimal import Decimal
 from typing import Any
 
-from dyntable.schema.table import GSI, LSI, Table
+from dyntable.codec.fields import field_kind
+from dyntable.errors import DeclarationError
+from dyntable.schema.table import GSI, LSI, AttributeType, Table
 
-__all__ = ["create_table_params", "index_projection", "ttl_params"]
+__all__ = [
+    "attribute_definitions",
+    "create_table_params",
+    "index_projection",
+    "key_attribute_type",
+    "native_key_types",
+    "ttl_params",
+]
+
+_TEXT_TYPES = (str, dt.datetime, dt.date, dt.time, uuid.UUID)
 
 
 def index_projection(table: Table, index: GSI | LSI) -> dict[str, Any]:
@@ -41,8 +64,85 @@ def gsi_definition(table: Table, gsi: GSI) -> dict[str, Any]:
     return entry
 
 
+def _values_type(values: tuple[Any, ...]) -> AttributeType | None:
+    """The key type of a Literal's or Enum's values: all str -> S, all int -> N."""
+    if values and all(type(v) is str for v in values):
+        return "S"
+    if values and all(type(v) is int for v in values):
+        return "N"
+    return None
+
+
+def key_attribute_type(annotation: Any) -> AttributeType | None:
+    """The DynamoDB key type values of ``annotation`` are stored as (``Optional`` unwrapped).
+
+    ``None`` when such values cannot be a key attribute (bool, containers, sub-models, unions
+    of several types).
+    """
+    kind = field_kind(annotation)
+    base = kind.base
+    if kind.origin is typing.Literal:
+        return _values_type(kind.args)
+    if not isinstance(base, type) or kind.origin is not None or issubclass(base, bool):
+        return None
+    if issubclass(base, enum.Enum):
+        return _values_type(tuple(m.value for m in base))
+    if issubclass(base, (int, float, Decimal)):
+        return "N"
+    if issubclass(base, (bytes, bytearray)):
+        return "B"
+    return "S" if issubclass(base, _TEXT_TYPES) else None
+
+
+def native_key_types(table: Table) -> dict[str, AttributeType]:
+    """Types of the native multi-attribute key attributes, from the models' fields.
+
+    Raises:
+        DeclarationError: a field cannot be a key, two models give one attribute two types,
+            or a type in the table's ``attribute_types`` contradicts a field.
+    """
+    found: dict[str, tuple[AttributeType, str]] = {}
+    for model in table.models.values():
+        spec = model.__dyntable__
+        for key in spec.keys.values():
+            if not key.native:
+                continue
+            for name in key.attrs:
+                where = f"{model.__name__}.{name} (index {key.index!r})"
+                typ = key_attribute_type(spec.fields[name].annotation)
+                if typ is None:
+                    raise DeclarationError(
+                        f"{where}: a key attribute must be a string, number or binary "
+                        f"field, not {spec.fields[name].annotation!r}"
+                    )
+                _merge(table, found, name, typ, where)
+    return {name: typ for name, (typ, _where) in found.items()}
+
+
+def _merge(
+    table: Table, found: dict[str, tuple[AttributeType, str]], name: str,
+    typ: AttributeType, where: str,
+) -> None:
+    declared = table.attribute_types.get(name)
+    if declared is not None and declared != typ:
+        raise DeclarationError(
+            f"{where} is stored as {typ}, but table {table.name!r} declares "
+            f"attribute_types[{name!r}] = {declared!r}"
+        )
+    seen = found.setdefault(name, (typ, where))
+    if seen[0] != typ:
+        raise DeclarationError(
+            f"key attribute {name!r} of table {table.name!r} has two types: {seen[0]} from "
+            f"{seen[1]} and {typ} from {where}"
+        )
+
+
 def attribute_definitions(table: Table) -> list[dict[str, str]]:
-    """AttributeDefinitions for every key attribute of the table and its indexes."""
+    """AttributeDefinitions for every key attribute of the table and its indexes.
+
+    DynamoDB refuses definitions of attributes that no key schema uses, so only key
+    attributes are listed.
+    """
     names: list[str] = [table.pk]
     if table.sk:
         names.append(table.sk)
@@ -51,8 +151,9 @@ def attribute_definitions(table: Table) -> list[dict[str, str]]:
         names.extend(g.sk_attrs)
     for lsi in table.lsis:
         names.append(lsi.sk)
+    native = native_key_types(table)
     return [
-        {"AttributeName": n, "AttributeType": table.attribute_type(n)}
+        {"AttributeName": n, "AttributeType": table.attribute_types.get(n) or native.get(n, "S")}
         for n in dict.fromkeys(names)
     ]
 
