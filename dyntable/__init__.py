@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from dyntable.client import Client, UpdateBuilder
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
     from dyntable.operations.collections import Collection
-    from dyntable.operations.reads import Page, Query, Scan
+    from dyntable.operations.query import Query
+    from dyntable.operations.reads import Page, Scan
     from dyntable.schema.keys import Key
     from dyntable.schema.model import TTL, Model, Version
     from dyntable.schema.table import GSI, LSI, Table
@@ -32,7 +33,7 @@ _LAZY: dict[str, str] = {
     "Model": "dyntable.schema.model",
     "Page": "dyntable.operations.reads",
     "Path": "dyntable.expressions.paths",
-    "Query": "dyntable.operations.reads",
+    "Query": "dyntable.operations.query",
     "Scan": "dyntable.operations.reads",
     "TTL": "dyntable.schema.model",
     "Table": "dyntable.schema.table",

@@ -27,7 +27,8 @@ from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import F, Path
 from dyntable.operations import items as ops
 from dyntable.operations.collections import Collection
-from dyntable.operations.reads import Query, Scan
+from dyntable.operations.query import Query
+from dyntable.operations.reads import Scan
 from dyntable.operations.tables import create_table_params, ttl_params
 from dyntable.operations.update_actions import UpdateActions
 

@@ -12,7 +12,8 @@ from typing_extensions import assert_type
 from dyntable import F, Page
 from dyntable.client import Client, UpdateBuilder
 from dyntable.operations.collections import Collection
-from dyntable.operations.reads import Query, Scan
+from dyntable.operations.query import Query
+from dyntable.operations.reads import Scan
 from tests.models import Customer, Order, Product
 
 

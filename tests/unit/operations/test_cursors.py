@@ -74,7 +74,7 @@ def test_cursor_survives_time_with_hide_expired() -> None:
         def send(self, operation: str, params: dict[str, object]) -> dict[str, object]:
             return {"Items": [], "LastEvaluatedKey": {"PK": {"S": "x"}, "SK": {"S": "y"}}}
 
-    from dyntable.operations.reads import Query
+    from dyntable.operations.query import Query
 
     assert shop is not None
     q = Query(_Reader(), Order.primary, {"username": "ada"})
