@@ -9,7 +9,7 @@ page short of what you asked for, and the cursor of a page is exactly where it s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -305,8 +305,3 @@ class Scan(_Read[M]):
             params["Segment"], params["TotalSegments"] = self._segment
         self._finish(params, compiler, count)
         return params
-
-
-def ensure_sequence(value: Sequence[Any] | None) -> list[Any]:
-    """A list from an optional sequence."""
-    return list(value or [])
