@@ -10,11 +10,9 @@ import hashlib
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from dyntable.codec.items import codec_for
-from dyntable.codec.values import b_value
 from dyntable.errors import (
     ConditionalCheckFailedError,
     InvalidRequestError,
@@ -27,6 +25,7 @@ from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import F, Path
 from dyntable.operations import items as ops
 from dyntable.operations.collections import Collection
+from dyntable.operations.outcomes import applied_before_retry
 from dyntable.operations.query import Query
 from dyntable.operations.reads import Scan
 from dyntable.operations.tables import create_table_params, ttl_params
@@ -70,50 +69,6 @@ def default_transport(
     from dyntable.transport.http import HttpTransport
 
     return HttpTransport(endpoint_url=endpoint_url, region=region, **options)
-
-
-def _normal(av: Any) -> Any:
-    """An AttributeValue in a form where equal stored values compare equal (numbers as
-    Decimals, binary as bytes, sets as frozensets)."""
-    if not isinstance(av, dict) or len(av) != 1:
-        return av
-    (tag, v), = av.items()
-    if tag == "N":
-        return ("N", Decimal(v))
-    if tag == "NS":
-        return ("NS", frozenset(Decimal(x) for x in v))
-    if tag == "B":
-        return ("B", b_value(v))
-    if tag == "BS":
-        return ("BS", frozenset(b_value(x) for x in v))
-    if tag == "SS":
-        return ("SS", frozenset(v))
-    if tag == "M":
-        return ("M", {k: _normal(x) for k, x in v.items()})
-    if tag == "L":
-        return ("L", [_normal(x) for x in v])
-    return (tag, v)
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    return bool(_normal(a) == _normal(b))
-
-
-def _applied_before_retry(req: ops.Request, exc: ConditionalCheckFailedError) -> bool:
-    """True when a retried versioned write failed its condition only because its own first
-    attempt had been applied: the stored item holds exactly this write's outcome."""
-    meta = exc.response.get("ResponseMetadata") or {}
-    if not int(meta.get("RetryAttempts") or 0):
-        return False
-    stored = exc.item
-    if req.operation == "DeleteItem":
-        return stored is None
-    if stored is None or req.outcome is None:
-        return False
-    return all(
-        (name not in stored) if value is None else _same_value(stored.get(name), value)
-        for name, value in req.outcome.items()
-    )
 
 
 class Client:
@@ -176,7 +131,7 @@ class Client:
         try:
             return self.transport.send(req.operation, req.params)
         except ConditionalCheckFailedError as exc:
-            if req.version_checked and _applied_before_retry(req, exc):
+            if req.version_checked and applied_before_retry(req, exc):
                 # The transport retried after an ambiguous failure (e.g. a 500 sent after
                 # the write was applied); the stored item is exactly what this write made.
                 return {"Attributes": exc.item} if req.operation == "UpdateItem" else {}
