@@ -1,8 +1,9 @@
 """A short single-table walkthrough, run by ``dyntable demo``.
 
 It declares a tiny shop (customers and orders in one table), creates the table, writes,
-reads, queries by key and by index, updates with optimistic locking, shows a collection and
-a failed condition, then deletes the table. Every step prints what it does.
+reads, queries by key and by index, paginates, updates with optimistic locking, runs a
+transaction and a batch write, shows a collection and a failed condition, then deletes the
+table. Every step prints what it does.
 """
 
 from __future__ import annotations
@@ -111,6 +112,27 @@ def run_demo(db: Client, echo: Callable[[str], None] = print) -> dict[str, int]:
         db.put(Customer(username="ada", email="x@example.com", name="Impostor"), if_absent=True)
     except ConditionalCheckFailedError as exc:
         step("condition", f"put if_absent on an existing key refused: {exc.code}")
+
+    with db.transaction() as tx:
+        late = Order(username="ada", order_id="o5", status="PLACED",
+                     placed_at=start + timedelta(days=40), total=Decimal("5.00"))
+        tx.put(late, if_absent=True)
+        tx.update(Customer, username="ada").add(order_count=1)
+    after = db.get(Customer, username="ada", consistent=True)
+    step("transaction", f"order o5 and order_count+1 written together "
+         f"(order_count={after.order_count if after else None})")
+    orders.append(late)
+
+    bulk = [
+        Order(username="grace", order_id=f"g{i:03d}", status="DELIVERED",
+              placed_at=start + timedelta(hours=i), total=Decimal(i))
+        for i in range(60)
+    ]
+    with db.batch_writer() as bw:
+        for order in bulk:
+            bw.put(order)
+    step("batch write", f"{len(bulk)} orders for grace in {bw.stats.requests} BatchWriteItem "
+         f"requests (25 items each at most)")
 
     everything = db.collection(pk="CUSTOMER#ada")
     counts = {entity: len(items) for entity, items in everything.by_entity.items()}

@@ -25,6 +25,6 @@ def test_demo_walkthrough_on_moto(moto_endpoint: str, kind: str) -> None:
     db = demo_table.connect(transport=transport, table_name=f"demo-{uuid.uuid4().hex[:8]}")
     lines: list[str] = []
     counts = run_demo(db, lines.append)
-    assert counts["customer"] == 1 and counts["order"] == 5
+    assert counts["customer"] == 1 and counts["order"] == 6
     assert any("VersionConflictError" in line for line in lines)
     assert not db.table_exists()
