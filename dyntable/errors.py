@@ -362,8 +362,9 @@ class TransportError(DyntableError):
     retryable = True
 
 
-class ConfigurationError(TransportError):
-    """No credentials, region or endpoint could be found; retrying will not help."""
+class ConfigurationError(TransportError, ValueError):
+    """No credentials or region could be found, or the endpoint is malformed; retrying will
+    not help."""
 
     retryable = False
 

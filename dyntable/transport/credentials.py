@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from dyntable.errors import ConfigurationError
 from dyntable.transport.sigv4 import SigningCredentials
 
 __all__ = [
@@ -175,7 +176,7 @@ def resolve_region(region: str | None = None, *, endpoint_url: str | None = None
     """The region to sign with.
 
     Raises:
-        ValueError: when no region is configured anywhere and no endpoint URL is given.
+        ConfigurationError: when no region is configured anywhere and no endpoint URL is given.
     """
     found = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not found:
@@ -183,7 +184,9 @@ def resolve_region(region: str | None = None, *, endpoint_url: str | None = None
     if not found and endpoint_url:
         found = "us-east-1"
     if not found:
-        raise ValueError("no AWS region: pass region=..., or set AWS_REGION / AWS_DEFAULT_REGION")
+        raise ConfigurationError(
+            "no AWS region: pass region=..., or set AWS_REGION / AWS_DEFAULT_REGION"
+        )
     return found
 
 
@@ -195,7 +198,7 @@ def _botocore_region() -> str | None:
     try:
         value = botocore.session.get_session().get_config_variable("region")
     except Exception as exc:  # botocore's ProfileNotFound, ConfigParseError...
-        raise ValueError(f"cannot read the AWS region from the AWS config: {exc}") from exc
+        raise ConfigurationError(f"cannot read the AWS region from the AWS config: {exc}") from exc
     return str(value) if value else None
 
 
@@ -226,7 +229,7 @@ def _regional_endpoint(region: str, fips: bool, dualstack: bool) -> str:
         return f"https://dynamodb.{region}.{suffix}"
     if region in _FIPS_REGIONS or region in _GOV_REGIONS:
         return f"https://dynamodb-fips.{region}.{suffix}"
-    raise ValueError(
+    raise ConfigurationError(
         f"DynamoDB has no FIPS endpoint known to dyntable in {region}; pass endpoint_url"
     )
 
@@ -241,7 +244,7 @@ def resolve_endpoint(
     """The endpoint URL for ``region`` (see the module docstring for the rules).
 
     Raises:
-        ValueError: FIPS or dual-stack asked together with an endpoint URL, or FIPS in a
+        ConfigurationError: FIPS or dual-stack asked together with an endpoint URL, or FIPS in a
             region without a FIPS endpoint.
     """
     fips = _env_flag("AWS_USE_FIPS_ENDPOINT") if use_fips is None else use_fips
@@ -249,7 +252,7 @@ def resolve_endpoint(
     url = endpoint_url or configured_endpoint_url()
     if url or region == "local":
         if fips or dualstack:
-            raise ValueError(
+            raise ConfigurationError(
                 "FIPS and dual-stack cannot be combined with a custom or local endpoint"
             )
         return url or "http://localhost:8000"
@@ -269,14 +272,14 @@ class Endpoint:
         scheme, sep, rest = url.partition("://")
         scheme = scheme.lower()
         if not sep or scheme not in ("http", "https"):
-            raise ValueError(f"endpoint URL must start with http:// or https://: {url!r}")
+            raise ConfigurationError(f"endpoint URL must start with http:// or https://: {url!r}")
         authority, _, path = rest.partition("/")
         if path.strip("/"):
-            raise ValueError(f"endpoint URL must not have a path: {url!r}")
+            raise ConfigurationError(f"endpoint URL must not have a path: {url!r}")
         authority = authority.rpartition("@")[2]
         host, port = _split_authority(authority)
         if not host:
-            raise ValueError(f"endpoint URL has no host: {url!r}")
+            raise ConfigurationError(f"endpoint URL has no host: {url!r}")
         default = 443 if scheme == "https" else 80
         self.url = url
         self.scheme = scheme
@@ -296,7 +299,7 @@ def _split_authority(authority: str) -> tuple[str, int | None]:
     else:
         host, _, port = authority.partition(":")
     if port and not port.isdigit():
-        raise ValueError(f"bad port in endpoint: {authority!r}")
+        raise ConfigurationError(f"bad port in endpoint: {authority!r}")
     return host.lower(), int(port) if port else None
 
 
