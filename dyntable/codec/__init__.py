@@ -1,6 +1,23 @@
 """Python values <-> DynamoDB AttributeValues; per-model codecs compiled once per class."""
 
-from dyntable.codec.items import ItemCodec, codec_for, entity_of
-from dyntable.codec.limits import MAX_ITEM_SIZE, item_size
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dyntable._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from dyntable.codec.items import ItemCodec, codec_for, entity_of
+    from dyntable.codec.limits import MAX_ITEM_SIZE, item_size
 
 __all__ = ["MAX_ITEM_SIZE", "ItemCodec", "codec_for", "entity_of", "item_size"]
+
+_LAZY = {
+    "MAX_ITEM_SIZE": ".limits",
+    "ItemCodec": ".items",
+    "codec_for": ".items",
+    "entity_of": ".items",
+    "item_size": ".limits",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

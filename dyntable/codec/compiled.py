@@ -18,15 +18,16 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from dyntable.codec.containers import SizedEncoder, generic_encoder
 from dyntable.codec.fields import field_kind, kind_tag, make_encoder, sized_encoder
 from dyntable.codec.limits import av_bound, check_decimal, number_text
 from dyntable.codec.values import b_value, from_av, parse_datetime
 from dyntable.errors import InvalidValueError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "FieldDef",

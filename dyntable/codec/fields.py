@@ -11,8 +11,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
-
 from dyntable.codec.containers import (
     SizedEncoder,
     dict_any_encoder,
@@ -23,6 +21,7 @@ from dyntable.codec.containers import (
     set_str_encoder,
 )
 from dyntable.codec.limits import av_bound, check_decimal, number_text
+from dyntable.codec.pydantic_loaded import is_model_class
 from dyntable.codec.values import b_value, datetime_text, from_av, parse_datetime, to_av
 from dyntable.errors import InvalidValueError
 
@@ -125,7 +124,7 @@ def kind_tag(annotation: Any) -> str:
         return _literal_tag(kind.args)
     if isinstance(base, type) and issubclass(base, enum.Enum):
         return _enum_tag(base)
-    if isinstance(base, type) and issubclass(base, BaseModel):
+    if is_model_class(base):
         return "model"
     if kind.is_set or kind.origin is not None:
         return _container_tag(kind)

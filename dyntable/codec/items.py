@@ -10,9 +10,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
-
 from dyntable.codec.compiled import (
     KeyDef,
     compile_encoder,
@@ -30,6 +27,7 @@ from dyntable.codec.fields import (
 )
 from dyntable.codec.limits import MAX_ITEM_SIZE, item_size, number_text
 from dyntable.codec.limits import upper_bound_fits as fits_cheaply
+from dyntable.codec.pydantic_loaded import validation_errors
 from dyntable.codec.values import b_value, from_av, to_av
 from dyntable.errors import (
     DecodeError,
@@ -41,6 +39,8 @@ from dyntable.errors import (
 from dyntable.schema.versions import VERSION_ATTRIBUTE, stored_version, upgrade_values
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec, ModelSpec
 
@@ -252,12 +252,15 @@ class ItemCodec(Generic[M]):
             )
         adapter = self._adapters.get(name)
         if adapter is None:
+            from pydantic import TypeAdapter
+
             adapter = TypeAdapter(self.spec.fields[name].annotation)
             self._adapters[name] = adapter
         try:
             return adapter.validate_python(value)
-        except PydanticValidationError as exc:
-            msg = exc.errors()[0].get("msg", str(exc))
+        except ValueError as exc:  # pydantic's ValidationError
+            errors = validation_errors(exc)
+            msg = errors[0].get("msg", str(exc)) if errors else str(exc)
             raise InvalidValueError(
                 f"{self.model.__name__}.{name}: {value!r} is not valid: {msg}"
             ) from None
@@ -374,7 +377,7 @@ class ItemCodec(Generic[M]):
                 values = self._upgraded(item, values)
             # model_validate without its wrapper (the same validator call).
             return self.model.__pydantic_validator__.validate_python(values)  # type: ignore[no-any-return]
-        except (PydanticValidationError, InvalidValueError, KeyError, ValueError) as exc:
+        except (InvalidValueError, KeyError, ValueError) as exc:  # incl. ValidationError
             raise self._decode_error(item, exc) from None
 
     def decode_partial(self, item: Mapping[str, Any]) -> M:
@@ -400,9 +403,10 @@ class ItemCodec(Generic[M]):
 
     def _decode_error(self, item: Mapping[str, Any], exc: Exception) -> DecodeError:
         key = {a: item.get(a) for a in self.spec.primary.attrs}
-        if isinstance(exc, PydanticValidationError):
+        errors = validation_errors(exc)
+        if errors is not None:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
             )
         else:
             problems = str(exc)

@@ -25,9 +25,8 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
-
 from dyntable.codec.limits import number_text
+from dyntable.codec.pydantic_loaded import is_model_instance
 from dyntable.errors import InvalidValueError
 
 __all__ = [
@@ -145,7 +144,7 @@ def to_av(value: Any, path: str = "") -> AV:  # noqa: C901 - one branch per type
         return {"S": str(value)}
     if isinstance(value, (set, frozenset)):
         return _set_av(value, path)
-    if isinstance(value, BaseModel):
+    if is_model_instance(value):
         from dyntable.codec.items import encode_submodel
 
         return {"M": encode_submodel(value, path)}

@@ -12,9 +12,8 @@ import typing
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from dyntable.codec.fields import Encoder, field_kind, make_encoder
+from dyntable.codec.pydantic_loaded import is_model_class
 from dyntable.codec.values import to_av
 from dyntable.errors import ExpressionError, InvalidValueError
 from dyntable.expressions.conditions import (
@@ -319,7 +318,7 @@ def _step(annotation: Any, element: str | int, walked: str, model: str) -> Any:
                 return args[element]
             return args[0] if args else _ANY
         raise ExpressionError(f"{model}.{walked} is not a list; [{element}] does not apply")
-    if isinstance(base, type) and issubclass(base, BaseModel):
+    if is_model_class(base):
         if element not in base.model_fields:
             raise ExpressionError(
                 f"{model}.{walked} ({base.__name__}) has no field {element!r} "
