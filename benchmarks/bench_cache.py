@@ -2,7 +2,7 @@
 
 Usage (DynamoDB Local on port 8765)::
 
-    python benchmarks/bench_cache.py --endpoint http://127.0.0.1:8765 --n 2000
+    python -m benchmarks.bench_cache --endpoint http://127.0.0.1:8765 --n 2000
 
 Both paths go through the same ``Boto3Transport``: "uncached" calls it directly,
 "cached" calls a ``CachedTransport`` over it, whose item cache is warmed first (so every
@@ -21,13 +21,9 @@ import time
 import uuid
 from typing import Any
 
+from benchmarks.common import p95
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.cache import CachedTransport
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 def _create_table(transport: Boto3Transport, name: str) -> None:
@@ -82,8 +78,8 @@ def run(endpoint: str, n: int, keys: int, region: str) -> dict[str, float]:
         raw.send("DeleteTable", {"TableName": table})
         raw.close()
     med_u, med_c = statistics.median(uncached_s), statistics.median(cached_s)
-    return {"uncached_median": med_u, "uncached_p95": _p95(uncached_s),
-            "cached_median": med_c, "cached_p95": _p95(cached_s), "ratio": med_u / med_c,
+    return {"uncached_median": med_u, "uncached_p95": p95(uncached_s),
+            "cached_median": med_c, "cached_p95": p95(cached_s), "ratio": med_u / med_c,
             "hits": float(stats.hits)}
 
 

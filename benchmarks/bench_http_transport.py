@@ -2,7 +2,7 @@
 
 Usage (DynamoDB Local on port 8765)::
 
-    python benchmarks/bench_http_transport.py --endpoint http://127.0.0.1:8765 --n 2000
+    python -m benchmarks.bench_http_transport --endpoint http://127.0.0.1:8765 --n 2000
 
 Measures ``PutItem``, ``GetItem`` and a 1,000-item ``Query`` (all pages), alternating
 which client goes first, and prints medians, p95 and the HttpTransport / boto3 ratio.
@@ -23,32 +23,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.common import p95
+from benchmarks.contenders import create_table
+
 COLD_BOTO3 = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
 COLD_HTTP = (
     "from dyntable.transport.http import HttpTransport; "
     "HttpTransport(region='us-east-1', endpoint_url='http://127.0.0.1:1')"
 )
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-
-
-def _create_table(client: Any, name: str) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
 
 
 def _item(pk: str, sk: str) -> dict[str, Any]:
@@ -129,9 +111,9 @@ def _report(op: str, samples: dict[str, list[float]]) -> None:
     b, h = samples["boto3"], samples["http"]
     bm, hm = statistics.median(b), statistics.median(h)
     print(
-        f"{op:<11} boto3 {bm * 1e6:8.0f} us (p95 {_p95(b) * 1e6:8.0f})   "
-        f"http {hm * 1e6:8.0f} us (p95 {_p95(h) * 1e6:8.0f})   "
-        f"ratio median {hm / bm:.2f}  p95 {_p95(h) / _p95(b):.2f}"
+        f"{op:<11} boto3 {bm * 1e6:8.0f} us (p95 {p95(b) * 1e6:8.0f})   "
+        f"http {hm * 1e6:8.0f} us (p95 {p95(h) * 1e6:8.0f})   "
+        f"ratio median {hm / bm:.2f}  p95 {p95(h) / p95(b):.2f}"
     )
 
 
@@ -171,7 +153,7 @@ def main() -> None:
     client = boto3.client("dynamodb", endpoint_url=args.endpoint, region_name=args.region)
     transport = HttpTransport(endpoint_url=args.endpoint, region=args.region)
     table = f"bench-http-{uuid.uuid4().hex[:8]}"
-    _create_table(client, table)
+    create_table(client, table)
     try:
         _seed(client, table, args.query_items)
         cases = _cases(client, transport, table)

@@ -30,6 +30,7 @@ from dyntable.operations.query import Query
 from dyntable.operations.reads import Scan
 from dyntable.operations.tables import create_table_params, ttl_params
 from dyntable.operations.update_actions import UpdateActions
+from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
     from dyntable.operations.batch import BatchGetResult, BatchWriter
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["Client", "UpdateBuilder", "default_transport"]
 
 M = TypeVar("M", bound="Model")
-
-_CLIENT_OPTIONS = ("cursor_secret", "hide_expired")
 
 
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
@@ -150,16 +149,6 @@ class Client:
         except ServiceError as exc:
             raise exc.with_context(table=self.table_name, key=req.key) from None
 
-    def _expired(self, model: type[Model], obj: Model) -> bool:
-        ttl = model.__dyntable__.ttl_field
-        if not (self.hide_expired and ttl):
-            return False
-        value = getattr(obj, ttl, None)
-        if value is None:
-            return False
-        ts = value.timestamp() if hasattr(value, "timestamp") else float(value)
-        return ts <= time.time()
-
     # -- items -------------------------------------------------------------------------------
 
     def put(
@@ -212,7 +201,7 @@ class Client:
         if not item:
             return None
         obj = codec.decode_partial(item) if project else codec.decode(item)
-        if self._expired(model, obj):
+        if self.hide_expired and item_expired(obj):
             return None
         return obj
 

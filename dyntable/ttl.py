@@ -8,6 +8,7 @@ they are still returned by reads, unless the client was made with ``hide_expired
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from dyntable.errors import InvalidValueError
 
@@ -59,3 +60,14 @@ def is_expired(value: datetime | int | float | None, *, now: datetime | None = N
         return False
     at = expires_at(value)
     return at <= (now or datetime.now(_UTC))
+
+
+def item_expired(obj: Any) -> bool:
+    """True when ``obj``'s model declares a TTL field whose value has passed.
+
+    Used by reads with ``hide_expired=True``: DynamoDB deletes expired items only within
+    days of their expiry (DynamoDB Local after about a minute).
+    """
+    spec = getattr(type(obj), "__dyntable__", None)
+    ttl = spec.ttl_field if spec is not None else None
+    return ttl is not None and is_expired(getattr(obj, ttl, None))

@@ -7,7 +7,7 @@ entity attribute, so an item read back from anywhere decodes to the right class.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable.codec.compiled import (
@@ -18,17 +18,15 @@ from dyntable.codec.compiled import (
     key_size_bound,
 )
 from dyntable.codec.fields import (
-    Decoder,
     Encoder,
     field_kind,
     key_text,
-    make_decoder,
     make_encoder,
 )
 from dyntable.codec.limits import MAX_ITEM_SIZE, item_size, number_text
 from dyntable.codec.limits import upper_bound_fits as fits_cheaply
 from dyntable.codec.pydantic_loaded import validation_errors
-from dyntable.codec.values import b_value, from_av, to_av
+from dyntable.codec.values import b_value, from_av
 from dyntable.errors import (
     DecodeError,
     InvalidRequestError,
@@ -133,12 +131,10 @@ class ItemCodec(Generic[M]):
             {"N": str(spec.schema_version)} if spec.schema_version is not None else None
         )
         self.encoders: list[tuple[str, Encoder]] = []
-        self.decoders: list[tuple[str, Decoder]] = []
         self.set_fields: list[str] = []
         self.optional: set[str] = set()
         for name, f in spec.fields.items():
             self.encoders.append((name, make_encoder(f.annotation, name, ttl=f.is_ttl)))
-            self.decoders.append((name, make_decoder(f.annotation, ttl=f.is_ttl)))
             kind = field_kind(f.annotation)
             if kind.is_set and not kind.optional:
                 # An empty set is left out of the item; it reads back as an empty set.
@@ -297,11 +293,6 @@ class ItemCodec(Generic[M]):
         d = obj.__dict__
         return {p.attr: self._part(p, d, required=True) for p in self.primary_parts}
 
-    def key_from_item(self, item: Mapping[str, Any]) -> Item:
-        """The primary key attributes found in a stored item."""
-        attrs = self.spec.primary.attrs
-        return {a: item[a] for a in attrs if a in item}
-
     def part_texts(self, key: KeySpec, which: str, values: Mapping[str, Any]) -> dict[str, str]:
         """Key-template texts of the given (coerced) values, for prefixes and ranges."""
         templates = key.pk_templates if which == "pk" else key.sk_templates
@@ -313,14 +304,6 @@ class ItemCodec(Generic[M]):
                         out[f] = key_text(values[f], s)
                     except InvalidValueError as exc:
                         raise KeyTemplateError(f"{self.model.__name__}.{f}: {exc}") from None
-        return out
-
-    def index_attrs_for(self, values: Mapping[str, Any]) -> list[tuple[KeySpec, Item | None]]:
-        """For each index key whose fields are all in ``values``: its attributes or None."""
-        out: list[tuple[KeySpec, Item | None]] = []
-        for key, parts in self.index_keys:
-            if all(f in values for f in key.fields):
-                out.append((key, self._index_attrs(parts, values)))
         return out
 
     def encode_field(self, name: str, value: Any) -> AV:
@@ -455,7 +438,3 @@ def codec_for(model: type[M]) -> ItemCodec[M]:
                 spec.codec = codec
     return codec  # type: ignore[no-any-return]
 
-
-def encode_values(values: Iterable[tuple[str, Any]]) -> Item:
-    """Encode loose name/value pairs by runtime type."""
-    return {k: to_av(v, k) for k, v in values}

@@ -12,7 +12,6 @@ __all__ = [
     "MAX_ITEM_SIZE",
     "attribute_size",
     "av_bound",
-    "check_number_text",
     "fits",
     "item_size",
     "number_size",
@@ -84,14 +83,6 @@ def number_text(value: Any, path: str = "") -> str:
     if isinstance(value, int):  # int subclasses (IntEnum handled by the caller)
         return number_text(int(value), path)
     raise InvalidValueError(f"{value!r}{_where(path)} is not a number")
-
-
-def check_number_text(text: str) -> Decimal:
-    """Parse a wire number (for values read from DynamoDB), refusing garbage."""
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise InvalidValueError(f"{text!r} is not a number") from None
 
 
 def number_size(text: str) -> int:

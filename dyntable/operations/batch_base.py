@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from dyntable.codec.values import b_value
 from dyntable.errors import DecodeError, DyntableError
 from dyntable.operations.retry import Backoff, Deadline, Flow, Send
+from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
@@ -67,14 +67,7 @@ def table_key_attrs(table: Table) -> tuple[str, ...]:
 
 def is_expired(client: BatchClient, obj: Model) -> bool:
     """True when ``client`` hides expired items and ``obj``'s TTL has passed."""
-    ttl = type(obj).__dyntable__.ttl_field
-    if not (client.hide_expired and ttl):
-        return False
-    value = getattr(obj, ttl, None)
-    if value is None:
-        return False
-    ts = value.timestamp() if hasattr(value, "timestamp") else float(value)
-    return bool(ts <= time.time())
+    return client.hide_expired and item_expired(obj)
 
 
 @dataclass

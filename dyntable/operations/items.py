@@ -160,10 +160,6 @@ class UpdateSpec:
     known: dict[str, Any] = field(default_factory=dict)
 
 
-def _field_of(path: Path) -> str:
-    return path.field
-
-
 def update_request(
     codec: ItemCodec[M],
     table: str,
@@ -185,7 +181,7 @@ def update_request(
             a.kind == "SET" and _is_operand(a.value)
         ):
             checkable = False
-        name = _field_of(a.path)
+        name = a.path.field
         if a.path.raw:
             actions.append(a)
             continue

@@ -280,7 +280,7 @@ def _build_spec(
                     f"{cls.__name__}.{name}: the field is named like the table's key or "
                     f"entity attribute {name!r}; rename the field"
                 )
-    if version and version in primary_key_fields(keys[primaries[0]]):
+    if version and version in keys[primaries[0]].fields:
         raise DeclarationError(f"{cls.__name__}.{version}: the version cannot be a key field")
     return ModelSpec(
         model=cls,
@@ -294,8 +294,3 @@ def _build_spec(
         ttl_field=ttl,
         schema_version=schema_version,
     )
-
-
-def primary_key_fields(spec: KeySpec) -> tuple[str, ...]:
-    """The fields of a key (helper kept public for the codec)."""
-    return spec.fields
