@@ -1,8 +1,15 @@
 """Shared fixtures: a fresh, uniquely named ``shop`` table per test, over each transport.
 
-The session-wide DynamoDB Local server and ``unique_table_name`` come from dyntable's own
-pytest plugin (``dyntable.testing.pytest_plugin``). ``DYNTABLE_TEST_TRANSPORTS`` picks the
-transports the integration suite runs over (default: every one available).
+The session-wide DynamoDB Local server and ``unique_table_name`` come from dyntable's
+pytest plugin, which this suite opts in to (``pytest_plugins`` below; it is never loaded
+by itself). ``DYNTABLE_TEST_TRANSPORTS`` picks the transports the integration suite runs
+over (default: every one available).
+
+This suite's own choice, not the plugin's: for the whole session it runs with dummy AWS
+credentials (DynamoDB Local accepts any; CI has none) and region ``us-east-1`` when none is
+set, so no test can sign a request with a developer's real credentials. Real credentials
+are kept only when a real-AWS or DAX run is asked for (``DYNTABLE_AWS_TESTS=1`` or
+``DYNTABLE_DAX_ENDPOINT``).
 """
 
 from __future__ import annotations
@@ -17,6 +24,42 @@ from dyntable.client import Client
 from dyntable.operations.tables import create_table_params
 from dyntable.transport.base import Transport
 from tests.models import shop
+
+pytest_plugins = ["dyntable.testing.pytest_plugin"]
+
+_SUITE_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_HIDDEN_AWS_ENV = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE")
+_SAVED_ENV: dict[str, str | None] = {}
+
+
+def _real_aws_wanted() -> bool:
+    flag = os.environ.get("DYNTABLE_AWS_TESTS", "").strip().lower() in ("1", "true", "yes", "on")
+    return flag or bool(os.environ.get("DYNTABLE_DAX_ENDPOINT", "").strip())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Dummy credentials and a region for the session (restored in pytest_unconfigure)."""
+    if _real_aws_wanted():
+        return
+    updates: dict[str, str | None] = {**_SUITE_AWS_ENV, **dict.fromkeys(_HIDDEN_AWS_ENV)}
+    if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+        updates["AWS_DEFAULT_REGION"] = "us-east-1"
+    for name, value in updates.items():
+        _SAVED_ENV.setdefault(name, os.environ.get(name))
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _SAVED_ENV.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _SAVED_ENV.clear()
+
 
 TransportFactory = Callable[[str], Transport]
 

@@ -1,4 +1,11 @@
-"""dyntable's pytest plugin (registered as the ``dyntable`` pytest11 entry point).
+"""dyntable's pytest plugin: DynamoDB Local for your integration tests. Opt-in.
+
+Installing dyntable does not load it. Enable it in your ``conftest.py`` (the top-level
+one)::
+
+    pytest_plugins = ["dyntable.testing.pytest_plugin"]
+
+or for one run with ``pytest -p dyntable.testing.pytest_plugin``.
 
 Fixtures:
     dynamodb_endpoint (session): the endpoint integration tests talk to.
@@ -8,18 +15,18 @@ Fixtures:
         which runs them on moto and says so in the terminal summary.
     moto_endpoint (session): moto's in-process server, for quick unit checks.
     unique_table_name (function): a fresh table name, so tests can share one server.
+    fake_aws_env (function): dummy credentials (``testing``) and, when none is set, the
+        region ``us-east-1`` in the environment for this test only (see
+        :func:`fake_aws_environment`).
 
-Also:
-    - dummy AWS credentials (``testing``) and region (``us-east-1``) are put in the
-      environment for the session when none are configured, never when
-      ``DYNTABLE_AWS_TESTS=1`` (turn off with the ini option ``dyntable_fake_aws_env =
-      false``); the environment is restored afterwards;
-    - tests marked ``aws`` are skipped unless ``DYNTABLE_AWS_TESTS=1``, tests marked
-      ``dax`` unless ``DYNTABLE_DAX_ENDPOINT`` is set;
-    - the terminal summary names the backend that served ``dynamodb_endpoint``.
+Markers (only these two are acted upon):
+    dyntable_aws: the test needs real AWS; skipped unless ``DYNTABLE_AWS_TESTS=1``.
+    dyntable_dax: the test needs a DAX cluster; skipped unless ``DYNTABLE_DAX_ENDPOINT``
+        is set.
 
-This module is imported by every pytest run in an environment that has dyntable
-installed, so it imports nothing heavy until a fixture is used.
+Nothing else is changed: tests that use none of these fixtures and markers run as if the
+plugin were not there. The terminal summary names the backend that served
+``dynamodb_endpoint`` when a test used it.
 """
 
 from __future__ import annotations
@@ -27,21 +34,30 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 
-__all__ = ["dynamodb_endpoint", "moto_endpoint", "unique_table_name"]
+__all__ = [
+    "dynamodb_endpoint",
+    "fake_aws_env",
+    "fake_aws_environment",
+    "moto_endpoint",
+    "unique_table_name",
+]
 
+AWS_MARKER = "dyntable_aws"
+DAX_MARKER = "dyntable_dax"
 _MARKERS = {
-    "integration": "needs a DynamoDB endpoint (the dynamodb_endpoint fixture)",
-    "aws": "needs real AWS (skipped unless DYNTABLE_AWS_TESTS=1)",
-    "dax": "needs a real DAX cluster (skipped unless DYNTABLE_DAX_ENDPOINT is set)",
-    "slow": "long-running",
+    AWS_MARKER: "needs real AWS (dyntable skips it unless DYNTABLE_AWS_TESTS=1)",
+    DAX_MARKER: "needs a real DAX cluster (dyntable skips it unless DYNTABLE_DAX_ENDPOINT "
+    "is set)",
 }
-_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
-_REGION_VARS = ("AWS_DEFAULT_REGION", "AWS_REGION")
+FAKE_ACCESS_KEY = "testing"
+FAKE_REGION = "us-east-1"
+# Variables that would give botocore (or dyntable) other credentials than the dummy ones.
+_HIDDEN = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 AWS_SKIP_REASON = (
     "real AWS: set DYNTABLE_AWS_TESTS=1 to run (uses the default boto3 credentials and "
@@ -54,7 +70,6 @@ DAX_SKIP_REASON = "real DAX: set DYNTABLE_DAX_ENDPOINT to a DAX cluster endpoint
 class _State:
     backend: str | None = None
     warning: str | None = None
-    saved_env: dict[str, str | None] = field(default_factory=dict)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -64,56 +79,40 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(
-        "dyntable_fake_aws_env",
-        type="bool",
-        default=True,
-        help="dyntable: set dummy AWS credentials/region for the session when none are set",
-    )
+@contextmanager
+def fake_aws_environment() -> Iterator[None]:
+    """Dummy AWS credentials and a region in ``os.environ`` for the ``with`` block.
+
+    Sets ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` to ``testing``, hides any
+    session token and profile, and sets ``AWS_DEFAULT_REGION=us-east-1`` unless
+    ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` is set. Every variable is restored on exit.
+    DynamoDB Local and moto accept these keys; real AWS refuses them.
+    """
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", FAKE_ACCESS_KEY)
+        env.setenv("AWS_SECRET_ACCESS_KEY", FAKE_ACCESS_KEY)
+        for name in _HIDDEN:
+            env.delenv(name, raising=False)
+        if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+            env.setenv("AWS_DEFAULT_REGION", FAKE_REGION)
+        yield
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    state = _State()
-    config.stash[_STATE] = state
+    config.stash[_STATE] = _State()
     declared = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
     for name, text in _MARKERS.items():
         if name not in declared:
             config.addinivalue_line("markers", f"{name}: {text}")
-    if config.getini("dyntable_fake_aws_env") and not _flag("DYNTABLE_AWS_TESTS"):
-        _set_fake_aws_env(state)
-
-
-def _set_fake_aws_env(state: _State) -> None:
-    updates: dict[str, str] = {}
-    if not any(os.environ.get(name) for name in _CREDENTIAL_VARS):
-        updates.update(_FAKE_CREDENTIALS)
-    if not any(os.environ.get(name) for name in _REGION_VARS):
-        updates["AWS_DEFAULT_REGION"] = "us-east-1"
-    for name, value in updates.items():
-        state.saved_env[name] = os.environ.get(name)
-        os.environ[name] = value
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(_STATE, None)
-    if state is None:
-        return
-    for name, value in state.saved_env.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    state.saved_env.clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run_aws = _flag("DYNTABLE_AWS_TESTS")
     run_dax = bool(os.environ.get("DYNTABLE_DAX_ENDPOINT", "").strip())
     for item in items:
-        if not run_aws and item.get_closest_marker("aws") is not None:
+        if not run_aws and item.get_closest_marker(AWS_MARKER) is not None:
             item.add_marker(pytest.mark.skip(reason=AWS_SKIP_REASON))
-        if not run_dax and item.get_closest_marker("dax") is not None:
+        if not run_dax and item.get_closest_marker(DAX_MARKER) is not None:
             item.add_marker(pytest.mark.skip(reason=DAX_SKIP_REASON))
 
 
@@ -191,3 +190,10 @@ def moto_endpoint() -> Iterator[str]:
 def unique_table_name() -> str:
     """A table name no other test uses, e.g. ``dyntable-test-3f9c0a1b2d4e``."""
     return f"dyntable-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def fake_aws_env() -> Iterator[None]:
+    """Dummy AWS credentials and region for this test only (see :func:`fake_aws_environment`)."""
+    with fake_aws_environment():
+        yield

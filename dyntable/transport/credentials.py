@@ -22,6 +22,9 @@ in the GovCloud regions (FIPS already). Elsewhere FIPS is refused; pass ``endpoi
 Dual-stack endpoints (``use_dualstack`` or ``AWS_USE_DUALSTACK_ENDPOINT=true``) use the
 partition's dual-stack suffix (``dynamodb.<region>.api.aws``). Account-ID based endpoints
 and endpoint URLs from the shared config file are not used.
+
+While moto's ``mock_aws`` is active a real AWS endpoint is refused
+(:mod:`dyntable.transport.moto_guard`): moto would not see the request.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from dyntable.errors import ConfigurationError
+from dyntable.transport.moto_guard import active_moto_mock, refuse_real_endpoint
 from dyntable.transport.sigv4 import SigningCredentials
 
 __all__ = [
@@ -43,6 +47,8 @@ __all__ = [
     "configured_endpoint_url",
     "credentials_provider",
     "env_credentials",
+    "is_aws_endpoint",
+    "missing_credentials_error",
     "parse_endpoint",
     "resolve_endpoint",
     "resolve_region",
@@ -67,6 +73,10 @@ _PARTITIONS: tuple[tuple[str, str, str], ...] = (
     ("eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
     ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
 )
+_AWS_DNS_SUFFIXES = tuple(sorted(
+    {"amazonaws.com", "api.aws", *(dns for _, dns, _ in _PARTITIONS),
+     *(dualstack for _, _, dualstack in _PARTITIONS)}
+))
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -139,6 +149,37 @@ def _load_botocore_credentials() -> Any:
 def botocore_credentials() -> CredentialsProvider:
     """A provider over botocore's default credential chain, resolved on first call."""
     return _BotocoreChain()
+
+
+def is_aws_endpoint(url: str) -> bool:
+    """Whether ``url`` is a real AWS endpoint (its host is under an AWS partition's domain)."""
+    host = Endpoint(url).host
+    return any(host == suffix or host.endswith("." + suffix) for suffix in _AWS_DNS_SUFFIXES)
+
+
+def missing_credentials_error(exc: Exception, endpoint_url: str) -> ConfigurationError:
+    """The error for credentials that could not be loaded, saying how to provide them.
+
+    Against a local or custom endpoint (DynamoDB Local, an emulator) any keys are accepted,
+    and the message says so and shows how to set dummy ones.
+
+    Args:
+        exc: why the credential provider failed.
+        endpoint_url: the endpoint the request was for.
+    """
+    text = f"cannot load AWS credentials: {exc}"
+    if not is_aws_endpoint(endpoint_url):
+        return ConfigurationError(
+            f"{text}. {endpoint_url} is not an AWS endpoint: DynamoDB Local (and moto's "
+            "server) accept any keys, so dummy ones will do: set AWS_ACCESS_KEY_ID=dummy and "
+            "AWS_SECRET_ACCESS_KEY=dummy in the environment, or pass "
+            "HttpTransport(credentials=Credentials('dummy', 'dummy')) (Credentials is in "
+            "dyntable.transport.credentials)"
+        )
+    return ConfigurationError(
+        f"{text}. Configure them as for the AWS CLI: AWS_PROFILE / `aws configure` / "
+        "`aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )
 
 
 def credentials_provider(
@@ -245,7 +286,8 @@ def resolve_endpoint(
 
     Raises:
         ConfigurationError: FIPS or dual-stack asked together with an endpoint URL, or FIPS in a
-            region without a FIPS endpoint.
+            region without a FIPS endpoint; or a real AWS endpoint while moto's ``mock_aws``
+            is active.
     """
     fips = _env_flag("AWS_USE_FIPS_ENDPOINT") if use_fips is None else use_fips
     dualstack = _env_flag("AWS_USE_DUALSTACK_ENDPOINT") if use_dualstack is None else use_dualstack
@@ -255,8 +297,12 @@ def resolve_endpoint(
             raise ConfigurationError(
                 "FIPS and dual-stack cannot be combined with a custom or local endpoint"
             )
-        return url or "http://localhost:8000"
-    return _regional_endpoint(region, fips, dualstack)
+        url = url or "http://localhost:8000"
+    else:
+        url = _regional_endpoint(region, fips, dualstack)
+    if active_moto_mock() is not None and is_aws_endpoint(url):
+        refuse_real_endpoint(url)
+    return url
 
 
 class Endpoint:

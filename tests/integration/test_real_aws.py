@@ -16,7 +16,7 @@ from dyntable.transport.base import Transport
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.http import HttpTransport
 
-pytestmark = pytest.mark.aws
+pytestmark = pytest.mark.dyntable_aws
 
 
 @pytest.mark.parametrize("kind", ["http", "boto3"])

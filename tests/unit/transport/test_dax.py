@@ -178,7 +178,7 @@ def test_client_over_dax_maps_version_conflicts(dax_errors: Any) -> None:
 # -- a real cluster --------------------------------------------------------------------------
 
 
-@pytest.mark.dax
+@pytest.mark.dyntable_dax
 @pytest.mark.skipif(not DAX_ENDPOINT, reason="no DAX cluster: DYNTABLE_DAX_ENDPOINT not set")
 def test_dax_real_cluster() -> None:
     from dyntable.transport.boto3 import Boto3Transport
