@@ -1,6 +1,7 @@
 """DynamoDB Streams: typed records, a router by entity, a Lambda handler, a Streams-API consumer.
 
-Names load on first use, so a Lambda that only routes records never imports boto3.
+Names load on first use. Nothing here needs boto3: the consumer reads the Streams API
+through the client's own transport.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ if TYPE_CHECKING:
         sequence_key,
     )
     from dyntable.streams.router import Router
-    from dyntable.streams.source import Boto3Streams, StreamsAPI
+    from dyntable.streams.source import StreamsAPI, TransportStreams
 
 _LAZY: dict[str, str] = {
-    "Boto3Streams": "dyntable.streams.source",
     "ExpiredIteratorError": "dyntable.streams.records",
     "Lease": "dyntable.streams.checkpoints",
     "LeaseLostError": "dyntable.streams.checkpoints",
@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "StreamRecord": "dyntable.streams.records",
     "StreamRecordError": "dyntable.streams.records",
     "StreamsAPI": "dyntable.streams.source",
+    "TransportStreams": "dyntable.streams.source",
     "TrimmedDataError": "dyntable.streams.records",
     "decode_record": "dyntable.streams.events",
     "parse_record": "dyntable.streams.records",
@@ -47,7 +48,6 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
-    "Boto3Streams",
     "ExpiredIteratorError",
     "Lease",
     "LeaseLostError",
@@ -59,6 +59,7 @@ __all__ = [
     "StreamRecord",
     "StreamRecordError",
     "StreamsAPI",
+    "TransportStreams",
     "TrimmedDataError",
     "decode_record",
     "parse_record",

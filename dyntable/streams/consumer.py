@@ -17,10 +17,15 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from dyntable.errors import InvalidRequestError
+from dyntable.errors import ExpiredIteratorError, InvalidRequestError, TrimmedDataError
 from dyntable.streams.checkpoints import SHARD_END, Lease, LeaseLostError, LeaseStore
-from dyntable.streams.records import ExpiredIteratorError, TrimmedDataError
-from dyntable.streams.source import Boto3Streams, Shard, StreamsAPI, lineage_order, list_shards
+from dyntable.streams.source import (
+    Shard,
+    StreamsAPI,
+    TransportStreams,
+    lineage_order,
+    list_shards,
+)
 
 if TYPE_CHECKING:
     from dyntable.client import Client
@@ -46,7 +51,8 @@ class StreamConsumer:
         db: a client of the table whose stream is read (its DescribeTable gives the stream,
             and its transport reaches the lease table).
         router: where typed events go.
-        streams: the Streams API (default: boto3 ``dynamodbstreams`` on ``db``'s endpoint).
+        streams: the Streams API (default: ``db``'s transport, so its endpoint, region,
+            credentials, retries and hooks; see :class:`~.source.TransportStreams`).
         group: consumer group name; each group has its own checkpoints.
         lease_table: physical name of the lease/checkpoint table (created on demand).
         owner: this consumer's id in leases (default: a random one).
@@ -82,7 +88,7 @@ class StreamConsumer:
             raise InvalidRequestError("batch_size must be between 1 and 1000")
         self.db = db
         self.router = router
-        self.streams: StreamsAPI = streams or Boto3Streams.for_client(db)
+        self.streams: StreamsAPI = streams or TransportStreams(db.transport)
         self.group = group
         self.lease_table = lease_table
         self.owner = owner or f"consumer-{uuid.uuid4().hex[:12]}"

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+# The Streams API errors are the shared ones of dyntable.errors (every transport maps
+# ExpiredIteratorException / TrimmedDataAccessException to them); re-exported here.
 from dyntable.errors import DecodeError, ExpiredIteratorError, TrimmedDataError
 
 __all__ = [
     "EVENT_NAMES",
+    "LOCAL_TTL_EVENT_NAME",
     "TTL_PRINCIPAL",
     "ExpiredIteratorError",
     "MissingImageError",
@@ -33,6 +36,9 @@ EventName = Literal["INSERT", "MODIFY", "REMOVE"]
 EVENT_NAMES: tuple[EventName, ...] = ("INSERT", "MODIFY", "REMOVE")
 #: ``userIdentity.principalId`` of deletions made by DynamoDB's TTL process.
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+#: The ``eventName`` of DynamoDB Local's TTL deletions (its SDK's word for an operation
+#: type it has no name for); read as ``REMOVE`` when the record carries no new image.
+LOCAL_TTL_EVENT_NAME = "UNKNOWN_TO_SDK_VERSION"
 
 AV = dict[str, Any]
 Image = dict[str, AV]
@@ -76,9 +82,10 @@ class StreamRecord:
     """One stream record, normalised.
 
     Attributes:
-        event_name: ``INSERT`` / ``MODIFY`` / ``REMOVE``. Records with any other name (DynamoDB
-            Local's TTL deletions read as ``UNKNOWN_TO_SDK_VERSION`` in boto3) get the name
-            their images imply; the name as received is in ``raw_event_name``.
+        event_name: ``INSERT`` / ``MODIFY`` / ``REMOVE``. DynamoDB Local names its TTL
+            deletions ``UNKNOWN_TO_SDK_VERSION``; such a record without a new image is a
+            ``REMOVE`` (the name as received is in ``raw_event_name``). Any other name, or
+            none, is refused by :func:`parse_record`.
         raw_event_name: ``eventName`` exactly as received.
         event_id: ``eventID``.
         sequence_number: ``dynamodb.SequenceNumber`` (compare with :func:`sequence_key`).
@@ -154,14 +161,16 @@ def _created_at(raw: Mapping[str, Any], value: Any) -> datetime | None:
     raise _fail(raw, f"ApproximateCreationDateTime {type(value).__name__} is not a time")
 
 
-def _implied_name(raw_name: str, new: Image | None, old: Image | None) -> EventName:
-    if raw_name in EVENT_NAMES:
-        return raw_name
-    if new is not None and old is not None:
-        return "MODIFY"
-    if new is not None:
-        return "INSERT"
-    return "REMOVE"
+def _event_name(raw: Mapping[str, Any], new: Image | None) -> tuple[EventName, str]:
+    """``(event_name, raw_event_name)``; a missing or unknown name is an error, never a guess."""
+    name = raw.get("eventName")
+    if name in EVENT_NAMES:
+        return name, name
+    if name == LOCAL_TTL_EVENT_NAME and new is None:
+        return "REMOVE", name
+    what = "has no eventName" if name is None else f"has eventName {name!r}"
+    raise _fail(raw, f"{what}, not one of {', '.join(EVENT_NAMES)}: what happened to the "
+                     "item cannot be told, so the record is not handled")
 
 
 def _identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -179,7 +188,9 @@ def parse_record(raw: Mapping[str, Any]) -> StreamRecord:
 
     Raises:
         StreamRecordError: the record lacks ``dynamodb``, ``SequenceNumber`` or ``Keys``, its
-            images are not AttributeValue maps, or its source is not DynamoDB.
+            images are not AttributeValue maps, its source is not DynamoDB, or its
+            ``eventName`` is missing or not ``INSERT`` / ``MODIFY`` / ``REMOVE`` (DynamoDB
+            Local's TTL deletions aside, see :data:`LOCAL_TTL_EVENT_NAME`).
     """
     if not isinstance(raw, Mapping):
         raise StreamRecordError(f"a stream record is a mapping, not {type(raw).__name__}")
@@ -196,11 +207,11 @@ def parse_record(raw: Mapping[str, Any]) -> StreamRecord:
     if not keys:
         raise _fail(raw, "no Keys")
     new, old = _image(raw, body, "NewImage"), _image(raw, body, "OldImage")
-    raw_name = str(raw.get("eventName", ""))
+    event_name, raw_name = _event_name(raw, new)
     identity_type, principal = _identity(raw)
     size = body.get("SizeBytes")
     return StreamRecord(
-        event_name=_implied_name(raw_name, new, old),
+        event_name=event_name,
         raw_event_name=raw_name,
         event_id=str(raw.get("eventID", "")),
         sequence_number=seq,

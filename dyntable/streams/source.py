@@ -1,8 +1,11 @@
 """The DynamoDB Streams API behind a small interface, and shard lineage.
 
-:class:`StreamsAPI` is the three calls a consumer needs; :class:`Boto3Streams` sends them
-through boto3's ``dynamodbstreams`` client (DynamoDB Local serves that API on its DynamoDB
-endpoint). Tests can drive a consumer with any object of the same shape.
+:class:`StreamsAPI` is the three calls a consumer needs; :class:`TransportStreams` sends
+them through a dyntable transport (the client's own, by default), so they use its
+endpoint, region, credentials, retries and hooks, whatever the transport: every transport
+routes the Streams operations (see ``docs/transports.md``). Errors are the shared ones of
+:mod:`dyntable.errors` (``ExpiredIteratorError``, ``TrimmedDataError``...). Tests can drive
+a consumer with any object of the same shape.
 """
 
 from __future__ import annotations
@@ -11,24 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from dyntable.errors import ServiceError, TransportError, service_error
-from dyntable.streams.records import ExpiredIteratorError, TrimmedDataError, sequence_key
+from dyntable.streams.records import sequence_key
 
 if TYPE_CHECKING:
-    from dyntable.client import Client
+    from dyntable.transport.base import Transport
 
-__all__ = ["Boto3Streams", "Shard", "StreamsAPI", "lineage_order", "list_shards"]
+__all__ = ["Shard", "StreamsAPI", "TransportStreams", "lineage_order", "list_shards"]
 
 IteratorType = Literal["TRIM_HORIZON", "LATEST", "AFTER_SEQUENCE_NUMBER", "AT_SEQUENCE_NUMBER"]
 
-_ERRORS: dict[str, type[ServiceError]] = {
-    "ExpiredIteratorException": ExpiredIteratorError,
-    "TrimmedDataAccessException": TrimmedDataError,
-}
-
 
 class StreamsAPI(Protocol):
-    """The DynamoDB Streams calls a consumer makes (boto3 parameter and response shapes)."""
+    """The DynamoDB Streams calls a consumer makes (the API's parameter and response shapes)."""
 
     def describe_stream(self, **params: Any) -> dict[str, Any]:
         """DescribeStream (``StreamArn``, ``ExclusiveStartShardId``, ``Limit``)."""
@@ -44,65 +41,35 @@ class StreamsAPI(Protocol):
         ...
 
 
-class Boto3Streams:
-    """:class:`StreamsAPI` over a boto3 ``dynamodbstreams`` client, with dyntable errors.
+class TransportStreams:
+    """:class:`StreamsAPI` over a dyntable transport.
 
     Args:
-        client: an existing ``dynamodbstreams`` client (used as is).
-        endpoint_url / region: for the client made when none is given.
+        transport: the transport the calls go through (e.g. ``db.transport``).
+
+    Raises (from each call): :class:`~dyntable.errors.ServiceError` subclasses
+    (``ExpiredIteratorError``, ``TrimmedDataError``, ``TableNotFoundError``...) and
+    :class:`~dyntable.errors.TransportError`, as the transport maps them.
     """
 
-    def __init__(self, client: Any = None, *, endpoint_url: str | None = None,
-                 region: str | None = None) -> None:
-        if client is None:
-            import boto3
-
-            if region is None and endpoint_url is not None:
-                region = boto3.session.Session().region_name or "us-east-1"
-            client = boto3.client("dynamodbstreams", endpoint_url=endpoint_url,
-                                  region_name=region)
-        self.client = client
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        self._client_error = ClientError
-        self._botocore_error = BotoCoreError
-
-    @classmethod
-    def for_client(cls, db: Client) -> Boto3Streams:
-        """Streams client on the same endpoint and region as ``db``'s boto3 transport."""
-        inner = getattr(db.transport, "client", None)
-        meta = getattr(inner, "meta", None)
-        if meta is None:
-            return cls()
-        return cls(endpoint_url=meta.endpoint_url, region=meta.region_name)
-
-    def _call(self, operation: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = getattr(self.client, method)(**params)
-        except self._client_error as exc:
-            err = exc.response.get("Error", {})
-            code = str(err.get("Code", ""))
-            message = str(err.get("Message", ""))
-            cls = _ERRORS.get(code)
-            if cls is not None:
-                raise cls(message, code=code, operation=operation) from None
-            raise service_error(code, message, operation=operation,
-                                response=exc.response) from None
-        except self._botocore_error as exc:
-            raise TransportError(f"{operation}: {exc}") from exc
-        return response
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
 
     def describe_stream(self, **params: Any) -> dict[str, Any]:
         """DescribeStream."""
-        return self._call("DescribeStream", "describe_stream", params)
+        return self.transport.send("DescribeStream", params)
 
     def get_shard_iterator(self, **params: Any) -> dict[str, Any]:
         """GetShardIterator."""
-        return self._call("GetShardIterator", "get_shard_iterator", params)
+        return self.transport.send("GetShardIterator", params)
 
     def get_records(self, **params: Any) -> dict[str, Any]:
         """GetRecords."""
-        return self._call("GetRecords", "get_records", params)
+        return self.transport.send("GetRecords", params)
+
+    def list_streams(self, **params: Any) -> dict[str, Any]:
+        """ListStreams (``TableName``, ``ExclusiveStartStreamArn``, ``Limit``)."""
+        return self.transport.send("ListStreams", params)
 
 
 @dataclass(frozen=True)

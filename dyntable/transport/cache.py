@@ -44,6 +44,9 @@ Where answers can be stale (read this before caching a table):
 5. ``ExecuteStatement`` / ``BatchExecuteStatement`` / ``ExecuteTransaction`` (PartiQL)
    pass through uncached; a PartiQL write clears the whole cache (its item is unknown).
 
+DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``,
+``ListStreams``) pass through to ``inner`` unchanged and are never cached.
+
 Thread-safe: one lock guards the caches; calls to ``inner`` are made outside it, and a
 write racing a read never lets the read cache what it saw before the write.
 """

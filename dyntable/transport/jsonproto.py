@@ -10,6 +10,12 @@ Responses get the shape boto3's client returns, with two documented differences:
 
 On requests, a ``str`` given for a ``B`` value is sent as is, so it must already be
 base64 (as this protocol returns binary values); bytes are base64-encoded.
+
+DynamoDB Streams speaks the same protocol under its own target prefix
+(:data:`STREAMS_TARGET_PREFIX`), signed for the ``dynamodb`` service, on its own host
+(:func:`streams_endpoint`). Its answers keep the JSON shapes: ``GetRecords`` gives
+``ApproximateCreationDateTime`` as epoch seconds and binary values as base64 text, as a
+Lambda trigger does.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from dyntable.transport.base import Params
 __all__ = [
     "CONTENT_TYPE",
     "MODELED_ERRORS",
+    "STREAMS_TARGET_PREFIX",
+    "STREAM_OPERATIONS",
     "TARGET_PREFIX",
     "crc_ok",
     "decode_response",
@@ -33,14 +41,18 @@ __all__ = [
     "error_from",
     "parse_error",
     "response_metadata",
+    "streams_endpoint",
 ]
 
 TARGET_PREFIX = "DynamoDB_20120810."
+STREAMS_TARGET_PREFIX = "DynamoDBStreams_20120810."
+#: The DynamoDB Streams API: sent with :data:`STREAMS_TARGET_PREFIX` to the Streams endpoint.
+STREAM_OPERATIONS = frozenset({"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"})
 CONTENT_TYPE = "application/x-amz-json-1.0"
 _MESSAGE_ONLY = ("message",)
-#: Errors the DynamoDB service model declares -> their members. Those members are copied
-#: from the body into the error response (botocore's modeled-error parse), and a 429 with
-#: one of these codes is left to the code's own retry rule.
+#: Errors the DynamoDB and DynamoDB Streams service models declare -> their members. Those
+#: members are copied from the body into the error response (botocore's modeled-error
+#: parse), and a 429 with one of these codes is left to the code's own retry rule.
 MODELED_ERRORS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
         (
@@ -48,6 +60,7 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
             "BackupNotFoundException",
             "ContinuousBackupsUnavailableException",
             "DuplicateItemException",
+            "ExpiredIteratorException",
             "ExportConflictException",
             "ExportNotFoundException",
             "GlobalTableAlreadyExistsException",
@@ -71,6 +84,7 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
             "TableInUseException",
             "TableNotFoundException",
             "TransactionConflictException",
+            "TrimmedDataAccessException",
         ),
         _MESSAGE_ONLY,
     ),
@@ -82,6 +96,38 @@ MODELED_ERRORS: dict[str, tuple[str, ...]] = {
     "TransactionCanceledException": ("Message", "CancellationReasons"),
     "TransactionInProgressException": ("Message",),
 }
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+
+def streams_endpoint(dynamodb_url: str, region: str) -> str:
+    """The DynamoDB Streams endpoint that goes with a DynamoDB endpoint URL.
+
+    AWS's regional DynamoDB hosts (``https://dynamodb.<region>.<suffix>``, their FIPS
+    ``dynamodb-fips`` and dual-stack forms) do not serve the Streams API; each has a
+    Streams host (``streams.dynamodb.<region>.amazonaws.com``,
+    ``streams.dynamodb-fips...``, dual-stack ``streams-dynamodb[-fips].<region>.api.aws``,
+    as in botocore's endpoint rules). Any other URL (DynamoDB Local, which serves both APIs
+    on one port, a proxy, a test server) is returned unchanged.
+    """
+    scheme, sep, rest = dynamodb_url.partition("://")
+    if not sep or scheme.lower() != "https":
+        return dynamodb_url
+    authority, slash, path = rest.partition("/")
+    host, colon, port = authority.partition(":")
+    host = host.lower()
+    for name, fips in (("dynamodb", False), ("dynamodb-fips", True)):
+        head = f"{name}.{region}."
+        if host.startswith(head) and len(host) > len(head):
+            suffix = host[len(head):]
+            # Every AWS partition's dual-stack DNS suffix starts with "api.".
+            if suffix.startswith("api."):
+                streams = "streams-dynamodb-fips" if fips else "streams-dynamodb"
+            else:
+                streams = "streams.dynamodb-fips" if fips else "streams.dynamodb"
+            return f"{scheme}://{streams}.{region}.{suffix}{colon}{port}{slash}{path}"
+    return dynamodb_url
 
 
 # --- requests ------------------------------------------------------------------------------

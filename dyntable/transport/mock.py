@@ -10,7 +10,9 @@ No network, no emulation: the handler decides what each call returns or raises::
     db = shop.connect(transport=MockTransport(handler))
 
 Every call is recorded in ``sent`` (operation and a copy of the parameters), so a test
-can assert on exactly what was sent.
+can assert on exactly what was sent. DynamoDB Streams calls (``DescribeStream``,
+``GetShardIterator``, ``GetRecords``, ``ListStreams``) reach the handler like any other,
+so a ``StreamConsumer`` can be driven by one.
 """
 
 from __future__ import annotations

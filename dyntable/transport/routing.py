@@ -9,6 +9,10 @@ straight to DynamoDB::
 or table operations to a boto3 transport whatever the default::
 
     RoutingTransport(dax, dict.fromkeys(TABLE_OPERATIONS, boto))
+
+DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``,
+``ListStreams``) are routed like any other operation, unchanged: to ``default`` unless a
+rule or a route claims them.
 """
 
 from __future__ import annotations

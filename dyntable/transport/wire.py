@@ -3,6 +3,12 @@
 A :class:`Pool` hands out :class:`Connection` objects to one endpoint (TLS for https,
 with the CA bundle botocore would use); a connection writes one request and reads one
 response (``Content-Length``, chunked, or up to EOF). HTTP proxies are not supported.
+
+Timeouts: ``connect_timeout`` bounds the TCP connect (and TLS handshake), ``read_timeout``
+each blocking send or receive. An optional *deadline* (a :func:`time.monotonic` instant)
+bounds the whole exchange: before every blocking call the socket timeout is cut to the
+time left, so a server trickling one byte at a time cannot hold a request past it; when
+it passes, :class:`RequestTimeoutError` is raised. DNS resolution is not bounded by either.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 import select
 import socket
 import threading
+import time
 from collections import deque
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -20,7 +27,7 @@ from dyntable.transport.credentials import Endpoint
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["Connection", "Pool", "WireError", "ca_bundle"]
+__all__ = ["Connection", "Pool", "RequestTimeoutError", "WireError", "ca_bundle"]
 
 _RECV = 65536
 _MAX_HEAD = 65536
@@ -30,14 +37,37 @@ class WireError(OSError):
     """The server closed the connection or answered something that is not HTTP/1.1."""
 
 
+class RequestTimeoutError(TimeoutError):
+    """The exchange did not finish (connect, send, whole response) before its deadline."""
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise RequestTimeoutError("request timeout: no complete response before the deadline")
+    return left
+
+
 class Connection:
-    """One keep-alive connection: writes a request, reads one response."""
+    """One keep-alive connection: writes a request, reads one response.
 
-    __slots__ = ("buf", "sock")
+    Args:
+        sock: a connected socket.
+        read_timeout: seconds each blocking send or receive may wait (default: the
+            socket's current timeout).
+    """
 
-    def __init__(self, sock: socket.socket) -> None:
+    __slots__ = ("_armed", "_cut", "_deadline", "buf", "read_timeout", "sent", "sock")
+
+    def __init__(self, sock: socket.socket, read_timeout: float | None = None) -> None:
         self.sock = sock
         self.buf = bytearray()
+        self.read_timeout = sock.gettimeout() if read_timeout is None else read_timeout
+        self._armed = self.read_timeout  # the timeout the socket has now
+        self._deadline: float | None = None
+        self._cut = False  # the armed timeout is the time left before the deadline
+        #: True once the last request was handed to the kernel in full (see ``exchange``).
+        self.sent = False
 
     def close(self) -> None:
         """Close the socket (errors ignored)."""
@@ -53,9 +83,47 @@ class Connection:
             return False
         return not _readable(self.sock)
 
-    def exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes | bytearray, bool]:
-        """Send ``request``; return ``(status, headers, body, keep_alive)``."""
+    def exchange(
+        self, request: bytes, deadline: float | None = None
+    ) -> tuple[int, dict[str, str], bytes | bytearray, bool]:
+        """Send ``request``; return ``(status, headers, body, keep_alive)``.
+
+        Raises:
+            RequestTimeoutError: ``deadline`` (a :func:`time.monotonic` instant) passed
+                before the whole response was read.
+            OSError: the connection failed, or a read waited longer than ``read_timeout``.
+        """
+        self._deadline = deadline
+        try:
+            return self._exchange(request)
+        except TimeoutError as exc:
+            if self._cut and not isinstance(exc, RequestTimeoutError):
+                raise RequestTimeoutError(
+                    "request timeout: no complete response before the deadline"
+                ) from exc
+            raise
+
+    def _arm(self) -> None:
+        """Set the socket timeout for the next blocking call: ``read_timeout``, cut to the
+        time left before the deadline (the socket is touched only when the value changes)."""
+        wanted = self.read_timeout
+        deadline = self._deadline
+        cut = False
+        if deadline is not None:
+            left = _time_left(deadline)
+            if wanted is None or left < wanted:
+                wanted, cut = left, True
+        self._cut = cut
+        if wanted != self._armed:
+            self.sock.settimeout(wanted)
+            self._armed = wanted
+
+    def _exchange(self, request: bytes) -> tuple[int, dict[str, str], bytes | bytearray, bool]:
+        self.sent = False
+        self._arm()
         self.sock.sendall(request)
+        # From here on the server may hold the whole request: a failure can leave it applied.
+        self.sent = True
         status, headers, version = self._read_head()
         while 100 <= status < 200:
             status, headers, version = self._read_head()
@@ -71,6 +139,7 @@ class Connection:
         return status, headers, body, keep and not self.buf
 
     def _recv(self) -> None:
+        self._arm()
         chunk = self.sock.recv(_RECV)
         if not chunk:
             raise WireError("connection closed by the server")
@@ -111,6 +180,7 @@ class Connection:
         self.buf = bytearray()
         with memoryview(out) as view:
             while have < size:
+                self._arm()
                 got = self.sock.recv_into(view[have:])
                 if not got:
                     raise WireError("connection closed in the middle of a response")
@@ -139,6 +209,7 @@ class Connection:
 
     def _read_to_eof(self) -> bytearray:
         while True:
+            self._arm()
             chunk = self.sock.recv(_RECV)
             if not chunk:
                 out, self.buf = self.buf, bytearray()
@@ -200,8 +271,13 @@ class Pool:
         self._ssl: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> Connection:
-        """An idle connection still open, else a new one."""
+    def get(self, deadline: float | None = None) -> Connection:
+        """An idle connection still open, else a new one (connected before ``deadline``).
+
+        Raises:
+            RequestTimeoutError: ``deadline`` passed before a new connection was made.
+            OSError: the connection failed.
+        """
         idle = self._idle
         while idle:
             try:
@@ -211,7 +287,7 @@ class Pool:
             if conn.usable():
                 return conn
             conn.close()
-        return self._connect()
+        return self._connect(deadline)
 
     def put(self, conn: Connection) -> None:
         """Keep ``conn`` for reuse (closed instead when the pool is full)."""
@@ -228,19 +304,38 @@ class Pool:
             except IndexError:
                 break
 
-    def _connect(self) -> Connection:
+    def _connect(self, deadline: float | None = None) -> Connection:
         ep = self.endpoint
-        sock = socket.create_connection((ep.host, ep.port), timeout=self.connect_timeout)
+        timeout, cut = self._connect_wait(deadline)
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            if ep.scheme == "https":
-                sock = self._context().wrap_socket(sock, server_hostname=ep.host)
-            sock.settimeout(self.read_timeout)
-        except BaseException:
-            sock.close()
+            sock = socket.create_connection((ep.host, ep.port), timeout=timeout)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                if ep.scheme == "https":
+                    if deadline is not None:
+                        timeout, cut = self._connect_wait(deadline)
+                        sock.settimeout(timeout)
+                    sock = self._context().wrap_socket(sock, server_hostname=ep.host)
+                sock.settimeout(self.read_timeout)
+            except BaseException:
+                sock.close()
+                raise
+        except TimeoutError as exc:
+            if cut and not isinstance(exc, RequestTimeoutError):
+                raise RequestTimeoutError(
+                    "request timeout: not connected before the deadline"
+                ) from exc
             raise
-        return Connection(sock)
+        return Connection(sock, self.read_timeout)
+
+    def _connect_wait(self, deadline: float | None) -> tuple[float, bool]:
+        """``(timeout, cut)``: the connect timeout, cut to the time left before ``deadline``."""
+        if deadline is not None:
+            left = _time_left(deadline)
+            if left < self.connect_timeout:
+                return left, True
+        return self.connect_timeout, False
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:

@@ -1,7 +1,12 @@
-"""The Streams-API consumer end to end on DynamoDB Local (boto3 transport only)."""
+"""The Streams-API consumer end to end on DynamoDB Local, over the default transport
+(``shop.connect(endpoint_url=...)``, HttpTransport) and over Boto3Transport."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +21,7 @@ from dyntable.streams import LeaseLostError, LeaseStore, Router, StreamConsumer,
 from dyntable.streams.checkpoints import LEASE_TABLE
 from dyntable.streams.source import list_shards
 from dyntable.transport.boto3 import Boto3Transport
+from dyntable.transport.http import HttpTransport
 from tests.models import Customer, Order, Product, shop
 
 pytestmark = pytest.mark.integration
@@ -23,11 +29,16 @@ pytestmark = pytest.mark.integration
 PLACED = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def sdb(dynamodb_endpoint: str, unique_table_name: str) -> Iterator[Client]:
-    client = shop.connect(transport=Boto3Transport(endpoint_url=dynamodb_endpoint,
-                                                   region="us-east-1"),
-                          table_name=unique_table_name)
+@pytest.fixture(params=["http", "boto3"])
+def sdb(request: pytest.FixtureRequest, dynamodb_endpoint: str,
+        unique_table_name: str) -> Iterator[Client]:
+    if request.param == "http":  # the default transport, as a user connects
+        client = shop.connect(endpoint_url=dynamodb_endpoint, table_name=unique_table_name)
+        assert isinstance(client.transport, HttpTransport)
+    else:
+        client = shop.connect(transport=Boto3Transport(endpoint_url=dynamodb_endpoint,
+                                                       region="us-east-1"),
+                              table_name=unique_table_name)
     client.create_table()
     yield client
     client.delete_table(wait=False)
@@ -194,3 +205,52 @@ def test_lease_store_refuses_double_ownership(sdb: Client) -> None:
     store.release(renewed)
     taken = store.acquire("shard-1", store.get("shard-1"), "b", duration=30)
     assert taken is not None and taken.owner == "b"
+
+
+def test_stream_calls_go_through_the_clients_transport(sdb: Client) -> None:
+    write_history(sdb)
+    seen: list[str] = []
+    assert isinstance(sdb.transport, (HttpTransport, Boto3Transport))
+    sdb.transport.add_hook(lambda event: seen.append(event.operation))
+    consumer(sdb, Log().router).run(until_idle=0.3)
+    assert {"DescribeStream", "GetShardIterator", "GetRecords"} <= set(seen)
+
+
+_WITHOUT_BOTO3 = textwrap.dedent("""
+    import sys
+    sys.modules["boto3"] = None      # any import of boto3 / botocore now fails
+    sys.modules["botocore"] = None
+    from tests.models import Customer, shop
+    from dyntable.streams import Router, StreamConsumer
+    endpoint, table = sys.argv[1], sys.argv[2]
+    db = shop.connect(endpoint_url=endpoint, table_name=table)
+    db.create_table()
+    try:
+        db.put(Customer(username="ada", email="ada@x.io", name="Ada"))
+        router = Router(shop)
+        names = []
+        router.on_insert(Customer)(lambda event: names.append(event.new.name))
+        consumer = StreamConsumer(db, router, lease_table=table + "-leases",
+                                  poll_interval=0.05)
+        assert consumer.run(until_idle=0.3) == 1, names
+        assert names == ["Ada"], names
+        print("delivered without boto3:", type(db.transport).__name__)
+    finally:
+        from dyntable.streams.checkpoints import LEASE_TABLE
+        leases = LEASE_TABLE.connect(transport=db.transport, table_name=table + "-leases")
+        if leases.table_exists():
+            leases.delete_table(wait=False)
+        db.delete_table(wait=False)
+""")
+
+
+def test_default_transport_consumer_never_needs_boto3(dynamodb_endpoint: str,
+                                                      unique_table_name: str) -> None:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_REGION": "us-east-1", "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_BOTO3, dynamodb_endpoint,
+                           unique_table_name], env=env, cwd=root, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "delivered without boto3: HttpTransport" in done.stdout

@@ -45,18 +45,6 @@ def test_a_user_delete_is_not_an_expiry() -> None:
     assert not parse_record(raw).is_ttl_expiry
 
 
-@pytest.mark.parametrize(("new", "old", "implied"), [
-    (True, False, "INSERT"), (True, True, "MODIFY"), (False, True, "REMOVE"),
-    (False, False, "REMOVE"),
-])
-def test_unknown_event_name_is_implied_from_images(new: bool, old: bool, implied: str) -> None:
-    raw = record("UNKNOWN_TO_SDK_VERSION", SEQ, keys_of=ADA, new=ADA if new else None,
-                 old=ADA if old else None)
-    rec = parse_record(raw)
-    assert rec.event_name == implied
-    assert rec.raw_event_name == "UNKNOWN_TO_SDK_VERSION"
-
-
 @pytest.mark.parametrize("breakage", ["no-body", "no-seq", "bad-seq", "no-keys", "source",
                                       "bad-image"])
 def test_malformed_records_are_refused(breakage: str) -> None:

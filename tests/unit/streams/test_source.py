@@ -1,4 +1,4 @@
-"""Shard listing (pagination), lineage order and Streams API error mapping."""
+"""Shard listing (pagination), lineage order, the Streams API over a transport, errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from dyntable.errors import ThrottlingError
-from dyntable.streams.records import ExpiredIteratorError, TrimmedDataError
-from dyntable.streams.source import Boto3Streams, Shard, lineage_order, list_shards
+from dyntable.errors import ExpiredIteratorError, ServiceError, ThrottlingError, TrimmedDataError
+from dyntable.streams.source import Shard, TransportStreams, lineage_order, list_shards
+from dyntable.transport.boto3 import Boto3Transport
+from dyntable.transport.mock import MockTransport
 
 
 def _shard(sid: str, start: str, parent: str | None = None,
@@ -64,12 +65,9 @@ def test_lineage_puts_parents_first_and_compares_numbers() -> None:
     assert order == ["orphan", "parent", "child", "grandchild"]
 
 
-def _stubbed() -> tuple[Boto3Streams, Stubber]:
-    import boto3
-
-    client = boto3.client("dynamodbstreams", region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
-    return Boto3Streams(client), Stubber(client)
+def _stubbed() -> tuple[TransportStreams, Stubber]:
+    transport = Boto3Transport(region="us-east-1", endpoint_url="http://127.0.0.1:1")
+    return TransportStreams(transport), Stubber(transport.streams_client)
 
 
 @pytest.mark.parametrize(("code", "error"), [
@@ -80,5 +78,41 @@ def _stubbed() -> tuple[Boto3Streams, Stubber]:
 def test_streams_errors_are_typed(code: str, error: type[Exception]) -> None:
     streams, stub = _stubbed()
     stub.add_client_error("get_records", service_error_code=code, service_message="nope")
-    with stub, pytest.raises(error):
+    with stub, pytest.raises(error) as caught:
         streams.get_records(ShardIterator="it")
+    assert isinstance(caught.value, ServiceError)
+    assert caught.value.operation == "GetRecords"
+
+
+def test_stream_errors_are_the_shared_classes() -> None:
+    """records.py re-exports the error classes of dyntable.errors: one class per code."""
+    from dyntable import errors
+    from dyntable.streams import records
+
+    assert records.ExpiredIteratorError is errors.ExpiredIteratorError
+    assert records.TrimmedDataError is errors.TrimmedDataError
+    assert errors.SERVICE_ERRORS["ExpiredIteratorException"] is errors.ExpiredIteratorError
+    assert errors.SERVICE_ERRORS["TrimmedDataAccessException"] is errors.TrimmedDataError
+
+
+def test_transport_streams_sends_each_call_through_the_transport() -> None:
+    answers: dict[str, dict[str, Any]] = {
+        "DescribeStream": {"StreamDescription": {"StreamStatus": "ENABLED", "Shards": []}},
+        "GetShardIterator": {"ShardIterator": "it-1"},
+        "GetRecords": {"Records": [], "NextShardIterator": "it-2"},
+        "ListStreams": {"Streams": []},
+    }
+    transport = MockTransport(lambda operation, params: answers[operation])
+    streams = TransportStreams(transport)
+    assert list_shards(streams, "arn:s") == ("ENABLED", [])
+    assert streams.get_shard_iterator(StreamArn="arn:s", ShardId="a",
+                                      ShardIteratorType="LATEST")["ShardIterator"] == "it-1"
+    assert streams.get_records(ShardIterator="it-1", Limit=5)["NextShardIterator"] == "it-2"
+    assert streams.list_streams(TableName="t") == {"Streams": []}
+    assert [(c.operation, c.params) for c in transport.sent] == [
+        ("DescribeStream", {"StreamArn": "arn:s"}),
+        ("GetShardIterator", {"StreamArn": "arn:s", "ShardId": "a",
+                              "ShardIteratorType": "LATEST"}),
+        ("GetRecords", {"ShardIterator": "it-1", "Limit": 5}),
+        ("ListStreams", {"TableName": "t"}),
+    ]
