@@ -10,6 +10,8 @@ from types import FrameType
 import click
 
 from dyntable.testing.dynamodb_local import (
+    ALL_INTERFACES,
+    DEFAULT_HOST,
     DYNAMODB_LOCAL_VERSION,
     NPM_PACKAGE,
     NPM_VERSION,
@@ -24,6 +26,13 @@ __all__ = ["local"]
 
 @click.command()
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to listen on. The default keeps the server on this machine (it accepts "
+    "any credentials); 0.0.0.0 listens on every interface, e.g. inside a container.",
+)
 @click.option(
     "--in-memory",
     "in_memory",
@@ -48,6 +57,7 @@ __all__ = ["local"]
 )
 def local(
     port: int,
+    host: str,
     in_memory: bool,
     db_path: Path | None,
     shared_db: bool,
@@ -67,6 +77,7 @@ def local(
         )
     server = DynamoDBLocal(
         port=port,
+        host=host,
         db_path=db_path,
         shared_db=shared_db,
         delay_transient_statuses=delay_transient_statuses,
@@ -88,8 +99,14 @@ def local(
 def _announce(server: DynamoDBLocal) -> None:
     url = server.endpoint_url
     storage = "in memory (gone on exit)" if server.db_path is None else str(server.db_path)
+    if server.host in ALL_INTERFACES:
+        where = (f"  listening on every interface (port {server.port}): other machines can "
+                 "reach it, and it accepts any credentials\n")
+    else:
+        where = f"  listening on {server.host} only (--host 0.0.0.0 for every interface)\n"
     click.echo(
         f"DynamoDB Local {server.version or '?'} is running at {url}\n"
+        f"{where}"
         f"  data:  {storage}\n"
         f"  log:   {server.log_path}\n"
         f"  jar:   {server.directory}\n"

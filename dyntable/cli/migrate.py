@@ -112,16 +112,37 @@ def _when(ts: float | None) -> str:
 @_dir
 def status(app: str, endpoint_url: str | None, region: str | None, table_name: str | None,
            directory: Path) -> None:
-    """List the migrations and whether each is applied."""
-    migrator = _migrator(app, endpoint_url, region, table_name, directory)
-    rows = migrator.status()
-    if not rows:
-        click.echo(f"no migrations in {directory}")
-    for m, st in rows:
+    """List the migrations and whether each is applied.
+
+    A file that cannot be loaded (unfinished, a syntax error...) is listed as broken with
+    its error, beside the others; the exit status is then 1.
+    """
+    from dyntable.migrations.data import scan_migrations
+    from dyntable.migrations.runner import Migrator
+
+    loaded, broken = scan_migrations(directory)
+    db = connect(app, endpoint_url, region, table_name)
+    migrator = Migrator(db, loaded)
+    states = migrator.history.states()
+    rows: list[tuple[str, str]] = []
+    for m in migrator.migrations:
+        st = states.get(m.id)
         state = "pending" if st is None else st.status
         extra = "" if st is None else f" run {st.run}, {st.total_segments} segments, " \
             f"{_when(st.finished_at or st.started_at)}"
-        click.echo(f"{m.id:<40} {state:<10}{extra}  {m.description}")
+        rows.append((m.id, f"{m.id:<40} {state:<10}{extra}  {m.description}"))
+    for b in broken:
+        st = states.get(b.id)
+        recorded = "" if st is None else f" (recorded as {st.status})"
+        rows.append((b.id, f"{b.id:<40} {'broken':<10}{recorded}  {b.error}"))
+    if not rows:
+        click.echo(f"no migrations in {directory}")
+    for _mid, line in sorted(rows):
+        click.echo(line)
+    if broken:
+        click.echo(f"{len(broken)} migration file(s) cannot be loaded; fix them before "
+                   "'dyntable migrate up'", err=True)
+        raise SystemExit(1)
 
 
 def _options(kw: dict[str, Any]) -> tuple[bool, bool, dict[str, Any]]:

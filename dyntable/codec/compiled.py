@@ -22,8 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from dyntable.codec.containers import SizedEncoder, generic_encoder
 from dyntable.codec.fields import field_kind, kind_tag, make_encoder, sized_encoder
-from dyntable.codec.limits import av_bound, check_decimal, number_text
-from dyntable.codec.values import b_value, from_av, parse_datetime
+from dyntable.codec.limits import (
+    MAX_CONTAINERS,
+    av_bound,
+    check_decimal,
+    nesting_error,
+    number_text,
+    utf8_ok,
+)
+from dyntable.codec.values import b_value, from_av, parse_datetime, to_av
 from dyntable.errors import InvalidValueError
 
 if TYPE_CHECKING:
@@ -48,17 +55,30 @@ FieldDef = tuple[str, Any, bool]
 #: after, size limit, checked builder). Plain templates (``"TENANT#{tenant}"``) are filled
 #: inline when the value is a non-empty ASCII str within the limit, else by the builder.
 KeyDef = tuple[str, "str | None", str, str, int, Callable[[Mapping[str, Any]], AV]]
-EncodeFn = Callable[[Mapping[str, Any]], tuple[Item, int]]
-ValuesFn = Callable[[Mapping[str, Any]], dict[str, Any]]
+#: ``encode(values)``; a nested encoder also takes the level (see :func:`compile_encoder`)
+EncodeFn = Callable[..., tuple[Item, int]]
+#: ``values(item)``; a nested decoder also takes the level (see :func:`compile_values`)
+ValuesFn = Callable[..., dict[str, Any]]
 
 _DATETIME = "'%04d-%02d-%02dT%02d:%02d:%02d.%06dZ' % (v.year, v.month, v.day, v.hour, " \
     "v.minute, v.second, v.microsecond)"
 # tag -> (condition on ``v``, statements). @K: the field name literal; @C: the enum or model
-# class; @S: the nested model's codec; @FALLBACK: the typed encoder's call.
-# ``"".join`` checks that every element is a str and gives their total length at C speed.
-_JOINED = ("try:", "    t = len(''.join(v))", "except TypeError:", "    t = -1")
+# class; @S: the nested model's codec, @E its compiled encoder; @FALLBACK: the typed
+# encoder's call. Nesting (DynamoDB's 32 levels): @ROOM is the condition that one more map
+# or list fits (empty for an item's own attributes), @IN the number of maps and lists
+# around the fields of a nested model, @AT the number around ``v``.
+# ``"".join`` checks that every element is a str and gives their total length at C speed;
+# text that is not ASCII is searched for lone surrogates (not UTF-8): those take the
+# fallback, which names the field in its error.
+_JOINED = ("try:", "    t = ''.join(v)", "    t = len(t) if t.isascii() or utf8_ok(t) else -1",
+           "except TypeError:", "    t = -1")
+_STORE_MAP = ("item[@K] = {'M': r[0]}", "n += 3 + len(r[0]) + r[1]")
+# Inside a nested model an error goes straight up to the item's encoder, which re-encodes
+# the failing attribute field by field to name the failing path (once, not at every level).
+_NESTED_MODEL = ("r = @E(v.__dict__, @IN)", *_STORE_MAP)
 _INLINE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "str": ("type(v) is str", ("item[@K] = {'S': v}", "s += len(v)")),
+    "str": ("type(v) is str and (v.isascii() or utf8_ok(v))",
+            ("item[@K] = {'S': v}", "s += len(v)")),
     "bool": ("type(v) is bool", ("item[@K] = {'BOOL': v}", "n += 1")),
     "int": ("type(v) is int and -BIG < v < BIG",
             ("t = str(v)", "item[@K] = {'N': t}", "n += len(t) + 2")),
@@ -71,16 +91,16 @@ _INLINE: dict[str, tuple[str, tuple[str, ...]]] = {
     "enum_str": ("type(v) is @C", ("t = v._value_", "item[@K] = {'S': t}", "s += len(t)")),
     "enum_int": ("type(v) is @C", ("t = str(v._value_)", "item[@K] = {'N': t}",
                                   "n += len(t) + 2")),
-    "list_str": ("type(v) is list", (*_JOINED, "if t < 0:", "    @FALLBACK", "else:",
+    "list_str": ("type(v) is list@ROOM", (*_JOINED, "if t < 0:", "    @FALLBACK", "else:",
                                      "    item[@K] = {'L': [{'S': x} for x in v]}",
                                      "    n += 3 + len(v) + 4 * t")),
     "set_str": ("(type(v) is set or type(v) is frozenset) and v",
                 (*_JOINED, "if t < 0:", "    @FALLBACK", "else:", "    item[@K] = {'SS': list(v)}",
                  "    n += 4 * t")),
-    "model": ("type(v) is @C", (
-        "try:", "    r = @S._encode(v.__dict__)",
-        "except Exception:", "    r = @S.encode(v, @K)",  # reports the failing field
-        "item[@K] = {'M': r[0]}", "n += 3 + len(r[0]) + r[1]")),
+    "model": ("type(v) is @C@ROOM", (
+        "try:", "    r = @E(v.__dict__, @IN)",
+        "except Exception:", "    r = @S.encode(v, @K, @AT)",  # reports the failing field
+        *_STORE_MAP)),
 }
 # tag -> expression decoding @V (errors fall back to the untyped ``from_av``).
 _DECODE: dict[str, str] = {
@@ -99,7 +119,7 @@ _DECODE: dict[str, str] = {
     "list_int": "[int(x['N']) for x in @V['L']]",
     "set_str": "set(@V['SS'])",
     "dict_str": "{k: x['S'] for k, x in @V['M'].items()}",
-    "model": "@C.values(@V['M'])",
+    "model": "@C.values(@V['M'], @IN)",
     "ttl_datetime": "datetime.fromtimestamp(int(Decimal(@V['N'])), UTC)",
     "ttl_int": "int(Decimal(@V['N']))",
 }
@@ -124,7 +144,22 @@ _NAMESPACE: dict[str, Any] = {
     "key_size_bound": key_size_bound,
     "number_text": number_text,
     "parse_datetime": parse_datetime,
+    "utf8_ok": utf8_ok,
+    "too_deep": lambda: InvalidValueError(
+        f"stored value nested deeper than {MAX_CONTAINERS} maps or lists: DynamoDB cannot "
+        "hold it, so the item did not come from DynamoDB intact"
+    ),
 }
+# Nesting placeholders of an item's own attributes (no map or list around them) and of the
+# fields of a nested model (``L`` maps and lists around them, a parameter).
+_TOP = {"@ROOM": "", "@IN": "1", "@AT": "0"}
+_NESTED = {"@ROOM": f" and L < {MAX_CONTAINERS}", "@IN": "L + 1", "@AT": "L"}
+
+
+def _fill(line: str, marks: Mapping[str, str]) -> str:
+    for mark, text in marks.items():
+        line = line.replace(mark, text)
+    return line
 
 
 def _name_size(name: str) -> int:
@@ -143,23 +178,29 @@ def _model_class(annotation: Any) -> type[BaseModel]:
     return base
 
 
-def _encode_block(i: int, name: str, annotation: Any, ttl: bool, lenient: bool) -> list[str]:
+def _encode_block(
+    i: int, name: str, annotation: Any, ttl: bool, lenient: bool, nested: bool
+) -> list[str]:
     key = repr(name)
     get = f"d.get({key})" if lenient else f"d[{key}]"
-    call = [f"r = e{i}(v)", "if r is not None:", f"    item[{key}] = r[0]", "    n += r[1]"]
+    marks = _NESTED if nested else _TOP
+    fallback = f"r = e{i}(v, L)" if nested else f"r = e{i}(v)"
+    call = [fallback, "if r is not None:", f"    item[{key}] = r[0]", "    n += r[1]"]
     lines = [f"v = {get}", "if v is not None:"]
     inline = None if ttl else _INLINE.get(kind_tag(annotation))
     if inline is None:
         return lines + ["    " + c for c in call]
     cond, body = inline
-    lines.append(f"    if {cond.replace('@C', f'c{i}')}:")
+    if nested and kind_tag(annotation) == "model":
+        body = _NESTED_MODEL
+    lines.append(f"    if {_fill(cond, marks).replace('@C', f'c{i}')}:")
     for b in body:
         if b.strip() == "@FALLBACK":
             indent = "        " + b[: b.index("@")]
             lines += [indent + c for c in call]
         else:
-            lines.append("        " + b.replace("@C", f"c{i}").replace("@S", f"sc{i}")
-                         .replace("@K", key))
+            lines.append("        " + _fill(b, marks).replace("@C", f"c{i}")
+                         .replace("@E", f"se{i}").replace("@S", f"sc{i}").replace("@K", key))
     lines.append("    else:")
     return lines + ["        " + c for c in call]
 
@@ -173,30 +214,40 @@ def _build(source: str, name: str, namespace: dict[str, Any]) -> Any:
 def _key_block(j: int, key: KeyDef) -> list[str]:
     attr, plain, before, after, limit, _builder = key
     slow = [f"av = item[{attr!r}] = k{j}(d)", "n += key_size_bound(av)"]
-    if plain is None:
+    literal = before + after
+    if plain is None or not literal.isascii():
         return slow
+    # The checked builder refuses a value holding a separator of the template (any literal
+    # character that is not a letter or digit, as Template.separators): such a value
+    # takes it. Plain ASCII literals: the key is ASCII when the value is.
+    no_separator = "".join(
+        f" and {c!r} not in v" for c in dict.fromkeys(literal) if not c.isalnum()
+    )
+    text = " + ".join(x for x in (repr(before), "v", repr(after)) if x != repr(""))
     return [
         f"v = d.get({plain!r})",
-        "t = None",
-        "if type(v) is str and v:",
-        f"    t = {before!r} + v + {after!r}",
-        f"    if len(t) > {limit} or not t.isascii():",
-        "        t = None",
-        "if t is None:",
-        *["    " + line for line in slow],
+        f"if type(v) is str and v and len(v) <= {limit - len(literal)}{no_separator}"
+        " and v.isascii():",
+        f"    item[{attr!r}] = {{'S': {text}}}",
+        f"    s += len(v) + {len(literal)}",
         "else:",
-        f"    item[{attr!r}] = {{'S': t}}",
-        "    s += len(t)",
+        *["    " + line for line in slow],
     ]
 
 
 def compile_encoder(
-    fields: Sequence[FieldDef], *, keys: Sequence[KeyDef] = (), lenient: bool = False
+    fields: Sequence[FieldDef],
+    *,
+    keys: Sequence[KeyDef] = (),
+    lenient: bool = False,
+    nested: bool = False,
 ) -> EncodeFn:
     """``encode(values) -> (item, size bound)`` for the given fields, then key attributes.
 
     ``None`` values are left out. ``lenient`` (nested models) treats a missing field as
-    ``None``; otherwise a missing field raises KeyError.
+    ``None``; otherwise a missing field raises KeyError. A ``nested`` encoder is the map of
+    a nested model: ``encode(values, L)``, ``L`` being the number of maps and lists around
+    its fields, and refuses maps and lists nested beyond DynamoDB's limit.
     """
     namespace: dict[str, Any] = {}
     body: list[str] = []
@@ -204,14 +255,17 @@ def compile_encoder(
         namespace[f"e{i}"] = _field_encoder(name, annotation, ttl)
         namespace[f"c{i}"] = field_kind(annotation).base
         if not ttl and kind_tag(annotation) == "model":
-            namespace[f"sc{i}"] = submodel(namespace[f"c{i}"])
-        body += _encode_block(i, name, annotation, ttl, lenient)
+            sub = namespace[f"sc{i}"] = submodel(namespace[f"c{i}"])
+            # a model nesting itself is still compiling: look its encoder up at run time
+            namespace[f"se{i}"] = getattr(sub, "_encode", None) or _LateEncode(sub)
+        body += _encode_block(i, name, annotation, ttl, lenient, nested)
     for j, key in enumerate(keys):
         namespace[f"k{j}"] = key[5]
         body += _key_block(j, key)
     names = sum(_name_size(f[0]) for f in fields) + sum(_name_size(k[0]) for k in keys)
+    head = "def encode(d, L=1):" if nested else "def encode(d):"
     source = "\n    ".join(
-        ["def encode(d):", "item = {}", "s = 0", f"n = {names}", *body, "return item, 4 * s + n"]
+        [head, "item = {}", "s = 0", f"n = {names}", *body, "return item, 4 * s + n"]
     )
     fn: EncodeFn = _build(source, "encode", namespace)
     return fn
@@ -223,14 +277,17 @@ def _decode_tag(annotation: Any, ttl: bool) -> str:
     return kind_tag(annotation)
 
 
-def _decode_block(i: int, name: str, tag: str, default_set: bool, required: bool) -> list[str]:
+def _decode_block(
+    i: int, name: str, tag: str, default_set: bool, required: bool, nested: bool
+) -> list[str]:
     key = repr(name)
     expr = _DECODE.get(tag)
     absent = ["else:", f"    out[{key}] = set()"] if default_set else []
+    from_av = "from_av(av, L)" if nested else "from_av(av)"
     if expr is None:
-        return [f"av = m.get({key})", "if av is not None:", f"    out[{key}] = from_av(av)",
+        return [f"av = m.get({key})", "if av is not None:", f"    out[{key}] = {from_av}",
                 *absent]
-    expr = expr.replace("@C", f"c{i}")
+    expr = _fill(expr, _NESTED if nested else _TOP).replace("@C", f"c{i}")
     if required:
         # Usually present: one lookup; a missing attribute lands in the except branch.
         return [
@@ -239,7 +296,7 @@ def _decode_block(i: int, name: str, tag: str, default_set: bool, required: bool
             "except GUARDED:",
             f"    av = m.get({key})",
             "    if av is not None:",
-            f"        out[{key}] = from_av(av)",
+            f"        out[{key}] = {from_av}",
             *["    " + line for line in absent],
         ]
     return [
@@ -248,7 +305,7 @@ def _decode_block(i: int, name: str, tag: str, default_set: bool, required: bool
         "    try:",
         f"        out[{key}] = {expr.replace('@V', 'av')}",
         "    except GUARDED:",
-        f"        out[{key}] = from_av(av)",
+        f"        out[{key}] = {from_av}",
         *absent,
     ]
 
@@ -259,12 +316,15 @@ def compile_values(
     required: Collection[str] = (),
     default_sets: Collection[str] = (),
     extras: bool = False,
+    nested: bool = False,
 ) -> ValuesFn:
     """``values(item) -> dict`` of field values, ready for model validation.
 
     ``required`` fields are expected to be present (only a speed hint). Fields named in
     ``default_sets`` read back as ``set()`` when absent; with ``extras`` attributes that
-    are not fields are decoded by runtime type and kept.
+    are not fields are decoded by runtime type and kept. A ``nested`` decoder reads the map
+    of a nested model: ``values(m, L)``, ``L`` being the number of maps and lists around
+    its fields; deeper than DynamoDB stores, it raises InvalidValueError.
     """
     namespace: dict[str, Any] = {}
     body: list[str] = []
@@ -272,17 +332,45 @@ def compile_values(
         tag = _decode_tag(annotation, ttl)
         if tag == "model":
             namespace[f"c{i}"] = submodel(_model_class(annotation))
-        body += _decode_block(i, name, tag, name in default_sets, name in required)
+        body += _decode_block(i, name, tag, name in default_sets, name in required, nested)
     if extras:
         body += [
             "if len(out) != len(m):",
             "    for k, x in m.items():",
             "        if k not in out:",
-            "            out[k] = from_av(x)",
+            f"            out[k] = from_av(x{', L' if nested else ''})",
         ]
-    source = "\n    ".join(["def values(m):", "out = {}", *body, "return out"])
+    head = ["def values(m):"]
+    if nested:  # a recursive model decodes one level per call: stop where DynamoDB does
+        head = ["def values(m, L=1):", f"if L > {MAX_CONTAINERS}:", "    raise too_deep()"]
+    source = "\n    ".join([*head, "out = {}", *body, "return out"])
     fn: ValuesFn = _build(source, "values", namespace)
     return fn
+
+
+class _LateEncode:
+    """Calls the compiled encoder of a nested model that was still compiling."""
+
+    __slots__ = ("sub",)
+
+    def __init__(self, sub: SubCodec) -> None:
+        self.sub = sub
+
+    def __call__(self, d: Mapping[str, Any], level: int) -> tuple[Item, int]:
+        result: tuple[Item, int] = self.sub._encode(d, level)
+        return result
+
+
+class _Located(InvalidValueError):
+    """An error whose message starts with its full path (from the field-by-field pass)."""
+
+    def under(self, path: str) -> _Located:
+        """The same error seen from the model that holds it at ``path``."""
+        return _Located(f"{path}.{self}") if path else self
+
+
+#: Field kinds encoded by runtime type: they may hold models, encoded field by field too.
+_BY_RUNTIME_TYPE = frozenset({"model", "other", "dict_any", "set"})
 
 
 class SubCodec:
@@ -291,34 +379,52 @@ class SubCodec:
     def __init__(self, model: type[BaseModel]) -> None:
         infos = model.model_fields
         fields = [(name, info.annotation, False) for name, info in infos.items()]
-        self.slow = [(name, make_encoder(annotation, name)) for name, annotation, _ in fields]
+        self.fields = [(name, annotation, kind_tag(annotation)) for name, annotation, _ in fields]
         _BUILDING[model] = self  # a model nesting itself finds its codec while it compiles
         try:
-            self._encode = compile_encoder(fields, lenient=True)
+            self._encode = compile_encoder(fields, lenient=True, nested=True)
             required = [name for name, info in infos.items() if info.is_required()]
-            self.values = compile_values(fields, required=required, extras=True)
+            self.values = compile_values(fields, required=required, extras=True, nested=True)
         finally:
             del _BUILDING[model]
 
-    def encode(self, obj: BaseModel, path: str) -> tuple[Item, int]:
-        """The map of ``obj`` and an upper bound of its entries' size."""
+    def encode(self, obj: BaseModel, path: str, level: int = 0) -> tuple[Item, int]:
+        """The map of ``obj`` and an upper bound of its entries' size.
+
+        ``level`` is the number of maps and lists around ``obj`` (0 for an attribute).
+        """
+        if level >= MAX_CONTAINERS:
+            raise nesting_error(path)
         try:
-            return self._encode(obj.__dict__)
-        except Exception:  # the field-by-field path reports it precisely
-            item = self._encode_slow(obj, path)
+            return self._encode(obj.__dict__, level + 1)
+        except Exception:  # the field-by-field pass reports it precisely
+            item = self.encode_precise(obj, path, level)
             return item, sum(4 * len(k) + av_bound(v) for k, v in item.items())
 
-    def _encode_slow(self, obj: BaseModel, path: str) -> Item:
+    def encode_precise(self, obj: BaseModel, path: str, level: int = 0) -> Item:
+        """The map of ``obj``, field by field, nested models too (no compiled code).
+
+        Slower than :meth:`encode`; an error names its full path (``path.field...``).
+        """
+        if level >= MAX_CONTAINERS:
+            raise nesting_error(path)
         d = obj.__dict__
         out: Item = {}
-        for name, enc in self.slow:
+        inner = level + 1
+        for name, annotation, tag in self.fields:
             v = d.get(name)
             if v is None:
                 continue
+            av: AV | None
             try:
-                av = enc(v)
+                if tag in _BY_RUNTIME_TYPE:
+                    av = to_av(v, name, inner, True)
+                else:
+                    av = make_encoder(annotation, name)(v, inner)
+            except _Located as exc:
+                raise exc.under(path) from None
             except InvalidValueError as exc:
-                raise InvalidValueError(f"{path}.{name}: {exc}") from None
+                raise _Located(f"{path}.{name}: {exc}" if path else f"{name}: {exc}") from None
             if av is not None:
                 out[name] = av
         return out
@@ -340,6 +446,8 @@ def submodel(model: type[BaseModel]) -> SubCodec:
     return codec
 
 
-def encode_submodel(obj: BaseModel, path: str) -> Item:
-    """Encode a nested pydantic model as a map."""
-    return submodel(type(obj)).encode(obj, path)[0]
+def encode_submodel(obj: BaseModel, path: str, level: int = 0, precise: bool = False) -> Item:
+    """Encode a nested pydantic model as a map (``level``: maps and lists around it;
+    ``precise``: field by field, see :meth:`SubCodec.encode_precise`)."""
+    codec = submodel(type(obj))
+    return codec.encode_precise(obj, path, level) if precise else codec.encode(obj, path, level)[0]

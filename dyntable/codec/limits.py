@@ -1,32 +1,75 @@
-"""DynamoDB's value limits: numbers (38 digits, 1E-130..1E+126) and item size (400 KB)."""
+"""DynamoDB's value limits: numbers (38 digits, 1E-130..1E+126), item size (400 KB), UTF-8
+text and nesting (32 levels)."""
 
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dyntable.errors import InvalidValueError
 
 __all__ = [
+    "MAX_CONTAINERS",
     "MAX_ITEM_SIZE",
     "attribute_size",
     "av_bound",
     "fits",
     "item_size",
+    "largest_attributes",
+    "nesting_error",
     "number_size",
     "number_text",
     "upper_bound_fits",
+    "utf8_ok",
+    "utf8_text",
 ]
 
 MAX_ITEM_SIZE = 400 * 1024
 _MAX_DIGITS = 38
 _INT_FAST = 10**38
 _DIGITS = frozenset("0123456789")
+#: DynamoDB nests attributes at most 32 levels deep, the top-level attribute being level 1,
+#: so a path holds at most 31 maps or lists (a scalar or set may sit on level 32). Checked
+#: against DynamoDB Local: 31 nested maps or lists are stored, 32 are refused.
+MAX_CONTAINERS = 31
+#: A lone surrogate (U+D800..U+DFFF) is the only thing that makes a ``str`` not UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]").search
 
 
 def _where(path: str) -> str:
     return f" in {path}" if path else ""
+
+
+def utf8_ok(text: str) -> bool:
+    """True when ``text`` can be stored as UTF-8 (it holds no lone surrogate)."""
+    return _SURROGATE(text) is None
+
+
+def utf8_text(text: str, path: str = "") -> str:
+    """``text`` itself when it can be stored as UTF-8; InvalidValueError naming ``path`` if not.
+
+    Callers test ``text.isascii()`` first (constant time): only other text is searched.
+    """
+    found = _SURROGATE(text)
+    if found is None:
+        return text
+    raise InvalidValueError(
+        f"string{_where(path)} holds a lone surrogate {found.group()!a} at index "
+        f"{found.start()}: it is not valid Unicode and cannot be stored as UTF-8 (such text "
+        "usually comes from bytes decoded with errors='surrogateescape'; decode them with "
+        "their real encoding, or with errors='replace')"
+    )
+
+
+def nesting_error(path: str) -> InvalidValueError:
+    """The error for a map or list nested deeper than DynamoDB allows."""
+    return InvalidValueError(
+        f"value{_where(path)} is nested too deep: DynamoDB allows maps and lists at most 32 "
+        f"levels deep (at most {MAX_CONTAINERS} maps or lists inside one another, counting the "
+        "attribute itself); flatten the data or store it serialised (e.g. JSON text)"
+    )
 
 
 def check_decimal(value: Decimal, path: str = "") -> str:
@@ -188,6 +231,13 @@ def upper_bound_fits(item: dict[str, dict[str, Any]], limit: int = MAX_ITEM_SIZE
 def fits(item: dict[str, dict[str, Any]], limit: int = MAX_ITEM_SIZE) -> bool:
     """True when ``item`` is at most ``limit`` bytes (a cheap bound first, then exact)."""
     return upper_bound_fits(item, limit) or item_size(item) <= limit
+
+
+def largest_attributes(item: dict[str, dict[str, Any]], count: int = 3) -> list[tuple[str, int]]:
+    """The ``count`` largest attributes of ``item`` with their sizes in bytes (name included),
+    largest first: what to move out of an item that is too large."""
+    sizes = [(name, _name_size(name) + attribute_size(av)) for name, av in item.items()]
+    return sorted(sizes, key=lambda pair: pair[1], reverse=True)[:count]
 
 
 def item_size(item: dict[str, dict[str, Any]]) -> int:

@@ -12,6 +12,11 @@ Policies:
     * Numbers read back without a type become ``int`` when integral text, else ``Decimal``.
     * An empty set has no DynamoDB form: as a model field it is left out of the item and
       read back as an empty set; anywhere else it is refused.
+    * Text must be valid Unicode (DynamoDB stores UTF-8): a ``str`` holding a lone
+      surrogate, as a value or a map key, is refused.
+    * Maps and lists nest at most 32 levels deep, as in DynamoDB (see
+      :data:`~dyntable.codec.limits.MAX_CONTAINERS`); deeper values are refused while
+      encoding, before Python's recursion limit could be reached, and refused on decoding.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any
 
-from dyntable.codec.limits import number_text
+from dyntable.codec.limits import MAX_CONTAINERS, nesting_error, number_text, utf8_text
 from dyntable.codec.pydantic_loaded import is_model_instance
 from dyntable.errors import InvalidValueError
 
@@ -33,6 +38,7 @@ __all__ = [
     "b_value",
     "datetime_text",
     "from_av",
+    "map_key",
     "parse_datetime",
     "to_av",
 ]
@@ -94,6 +100,9 @@ def _set_av(value: set[Any] | frozenset[Any], path: str) -> AV:
     if isinstance(first, str):
         if not all(isinstance(v, str) for v in value):
             raise InvalidValueError(f"set{' in ' + path if path else ''} mixes types")
+        for text in value:
+            if not text.isascii():
+                utf8_text(text, path)
         return {"SS": list(value)}
     if isinstance(first, (bytes, bytearray)):
         if not all(isinstance(v, (bytes, bytearray)) for v in value):
@@ -110,11 +119,19 @@ def _set_av(value: set[Any] | frozenset[Any], path: str) -> AV:
     )
 
 
-def to_av(value: Any, path: str = "") -> AV:  # noqa: C901 - one branch per type
-    """Encode a Python value by its runtime type."""
+def to_av(  # noqa: C901 - one branch per type
+    value: Any, path: str = "", level: int = 0, precise: bool = False
+) -> AV:
+    """Encode a Python value by its runtime type.
+
+    ``level`` is the number of maps and lists around ``value`` (0 for an attribute): a map
+    or list nested deeper than DynamoDB allows is refused before recursing further.
+    ``precise`` encodes nested models field by field (no compiled code), so that an error
+    names its full path; it is the path taken once an error is known.
+    """
     t = type(value)
     if t is str:
-        return {"S": value}
+        return {"S": value if value.isascii() else utf8_text(value, path)}
     if t is bool:
         return {"BOOL": value}
     if t is int or t is float or t is Decimal:
@@ -122,18 +139,11 @@ def to_av(value: Any, path: str = "") -> AV:  # noqa: C901 - one branch per type
     if value is None:
         return {"NULL": True}
     if t is dict or isinstance(value, Mapping):
-        out: dict[str, AV] = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise InvalidValueError(
-                    f"map key {k!r}{' in ' + path if path else ''} is not a string"
-                )
-            out[k] = to_av(v, f"{path}.{k}" if path else k)
-        return {"M": out}
+        return {"M": _map_av(value, path, level, precise)}
     if t is list or t is tuple:
-        return {"L": [to_av(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+        return {"L": _list_av(value, path, level, precise)}
     if isinstance(value, enum.Enum):
-        return to_av(value.value, path)
+        return to_av(value.value, path, level)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"B": bytes(value)}
     if isinstance(value, datetime):
@@ -147,17 +157,46 @@ def to_av(value: Any, path: str = "") -> AV:  # noqa: C901 - one branch per type
     if is_model_instance(value):
         from dyntable.codec.items import encode_submodel
 
-        return {"M": encode_submodel(value, path)}
+        return {"M": encode_submodel(value, path, level, precise)}
     if isinstance(value, (bool, int, float, Decimal)):
         return {"N": number_text(value, path)}
     if isinstance(value, str):
-        return {"S": str(value)}
+        return to_av(str(value), path, level)
     if isinstance(value, (list, tuple)):
-        return {"L": [to_av(v, f"{path}[{i}]") for i, v in enumerate(value)]}
+        return {"L": _list_av(value, path, level, precise)}
     raise InvalidValueError(
         f"cannot store {type(value).__name__}{' in ' + path if path else ''}: not a type "
         "DynamoDB can hold"
     )
+
+
+def map_key(key: Any, path: str) -> str:
+    """``key`` when it can name a map entry (a UTF-8 ``str``); InvalidValueError if not."""
+    if type(key) is str and key.isascii():
+        return key
+    if not isinstance(key, str):
+        raise InvalidValueError(f"map key {key!r}{' in ' + path if path else ''} is not a string")
+    return utf8_text(str(key), f"the map keys of {path}" if path else "a map key")
+
+
+def _map_av(value: Mapping[Any, Any], path: str, level: int, precise: bool) -> dict[str, AV]:
+    if level >= MAX_CONTAINERS:
+        raise nesting_error(path)
+    out: dict[str, AV] = {}
+    inner = level + 1
+    for key, v in value.items():
+        k = map_key(key, path)
+        out[k] = to_av(v, f"{path}.{k}" if path else k, inner, precise)
+    return out
+
+
+def _list_av(
+    value: list[Any] | tuple[Any, ...], path: str, level: int, precise: bool
+) -> list[AV]:
+    if level >= MAX_CONTAINERS:
+        raise nesting_error(path)
+    inner = level + 1
+    return [to_av(v, f"{path}[{i}]", inner, precise) for i, v in enumerate(value)]
 
 
 def _number(text: str) -> int | Decimal:
@@ -166,8 +205,12 @@ def _number(text: str) -> int | Decimal:
     return int(text)
 
 
-def from_av(av: Mapping[str, Any]) -> Any:
-    """Decode an AttributeValue into plain Python (str, int/Decimal, bytes, list, dict, set)."""
+def from_av(av: Mapping[str, Any], level: int = 0) -> Any:
+    """Decode an AttributeValue into plain Python (str, int/Decimal, bytes, list, dict, set).
+
+    Maps and lists nested deeper than DynamoDB stores (``level`` counts the ones around
+    ``av``) are refused with InvalidValueError instead of recursing without bound.
+    """
     (tag, v), = av.items()
     if tag == "S":
         return v
@@ -177,10 +220,16 @@ def from_av(av: Mapping[str, Any]) -> Any:
         return v
     if tag == "NULL":
         return None
-    if tag == "M":
-        return {k: from_av(x) for k, x in v.items()}
-    if tag == "L":
-        return [from_av(x) for x in v]
+    if tag in ("M", "L"):
+        if level >= MAX_CONTAINERS:
+            raise InvalidValueError(
+                f"stored value nested deeper than {MAX_CONTAINERS} maps or lists: DynamoDB "
+                "cannot hold it, so the item did not come from DynamoDB intact"
+            )
+        inner = level + 1
+        if tag == "M":
+            return {k: from_av(x, inner) for k, x in v.items()}
+        return [from_av(x, inner) for x in v]
     if tag == "SS":
         return set(v)
     if tag == "NS":

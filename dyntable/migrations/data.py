@@ -34,10 +34,12 @@ from dyntable.migrations.errors import MigrationError
 __all__ = [
     "APPLIED_ATTRIBUTE",
     "WRITER_ATTRIBUTE",
+    "BrokenMigration",
     "Migration",
     "load_migrations",
     "migration_write",
     "new_migration",
+    "scan_migrations",
 ]
 
 #: String set of the migration ids applied to an item (exactly-once marker).
@@ -105,6 +107,9 @@ def _load_file(path: Path) -> Migration:
     entities = getattr(module, "ENTITIES", None)
     if not entities:
         raise MigrationError(f"migration {path}: declare ENTITIES = [...] (entity names)")
+    if not callable(getattr(module, "up", None)):
+        raise MigrationError(f"migration {path}: define up(item), returning the new item "
+                             "(plain values) or None to leave it unchanged")
     doc = (module.__doc__ or "").strip().splitlines()
     description = getattr(module, "DESCRIPTION", None) or (doc[0] if doc else "")
     return Migration(
@@ -117,18 +122,64 @@ def _load_file(path: Path) -> Migration:
     )
 
 
-def load_migrations(directory: str | Path) -> list[Migration]:
-    """Every ``NNNN_name.py`` migration in ``directory``, in id order."""
+@dataclass(frozen=True)
+class BrokenMigration:
+    """A migration file that cannot be loaded (unfinished, a syntax error, no ``up``...).
+
+    Attributes:
+        id: the file stem, e.g. ``0003_split_names``.
+        path: the file.
+        error: why it cannot be loaded.
+    """
+
+    id: str
+    path: Path
+    error: str
+
+
+def scan_migrations(directory: str | Path) -> tuple[list[Migration], list[BrokenMigration]]:
+    """Every ``NNNN_name.py`` file in ``directory``: the migrations that load, in id order,
+    and the files that do not, each with its error (one broken file hides no other)."""
     root = Path(directory)
     if not root.is_dir():
         raise MigrationError(f"migrations directory {root} does not exist "
                              "(create one with 'dyntable migrate new NAME')")
     files = sorted(p for p in root.iterdir() if _FILE.match(p.name))
-    numbers = [p.name[:4] for p in files]
-    dupes = sorted({n for n in numbers if numbers.count(n) > 1})
-    if dupes:
-        raise MigrationError(f"migrations in {root} share numbers {dupes}")
-    return [_load_file(p) for p in files]
+    by_number: dict[str, list[Path]] = {}
+    for p in files:
+        by_number.setdefault(p.name[:4], []).append(p)
+    loaded: list[Migration] = []
+    broken: list[BrokenMigration] = []
+    for p in files:
+        others = [q.name for q in by_number[p.name[:4]] if q != p]
+        if others:
+            broken.append(BrokenMigration(p.stem, p, f"shares number {p.name[:4]} with "
+                                                     f"{', '.join(others)}; renumber one"))
+            continue
+        try:
+            loaded.append(_load_file(p))
+        except MigrationError as exc:
+            broken.append(BrokenMigration(p.stem, p, str(exc)))
+        except Exception as exc:  # e.g. a module attribute of an unexpected type
+            broken.append(BrokenMigration(p.stem, p, f"migration {p}: {type(exc).__name__}: "
+                                                     f"{exc}"))
+    return loaded, broken
+
+
+def load_migrations(directory: str | Path) -> list[Migration]:
+    """Every ``NNNN_name.py`` migration in ``directory``, in id order.
+
+    Raises:
+        MigrationError: a file cannot be loaded (the message lists every such file;
+            ``dyntable migrate status`` shows them beside the others).
+    """
+    loaded, broken = scan_migrations(directory)
+    if broken:
+        if len(broken) == 1:
+            raise MigrationError(broken[0].error)
+        raise MigrationError(f"{len(broken)} migration files cannot be loaded: "
+                             + "; ".join(b.error for b in broken))
+    return loaded
 
 
 _TEMPLATE = '''"""{title}"""

@@ -71,7 +71,9 @@ def decode_cursor(
     cursor: str, query: str, secret: bytes, key_attrs: Iterable[str]
 ) -> dict[str, Any]:
     """The LastEvaluatedKey inside ``cursor``; CursorError when it is not this query's."""
-    if not isinstance(cursor, str) or not cursor or cursor.count(".") != 1:
+    if (not isinstance(cursor, str) or not cursor or cursor.count(".") != 1
+            or not cursor.isascii()):
+        # dyntable's cursors are ASCII; other text cannot even be compared in constant time
         raise CursorError("malformed cursor (not produced by dyntable, or truncated)")
     body, mac = cursor.split(".")
     try:
@@ -83,14 +85,17 @@ def decode_cursor(
                           "another secret")
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CursorError("malformed cursor payload") from None
     if not isinstance(data, dict) or data.get("v") != _VERSION:
         raise CursorError("cursor from an incompatible dyntable version")
     if data.get("q") != query:
         raise CursorError("this cursor belongs to another query (different table, index, "
                           "key condition, filter or order)")
-    key = _restore(data.get("k"))
+    try:
+        key = _restore(data.get("k"))
+    except (binascii.Error, TypeError, ValueError):
+        raise CursorError("malformed cursor payload") from None
     if not isinstance(key, dict) or not key or not set(key) <= set(key_attrs):
         raise CursorError("cursor key does not match this query's key attributes")
     return key

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import re
 import shutil
 import signal
@@ -52,8 +53,11 @@ from dyntable.testing.install import (
     npm_path,
     output_tail,
 )
+from dyntable.testing.launcher import HOST_PROPERTY, LAUNCHER_CLASS, write_launcher
 
 __all__ = [
+    "ALL_INTERFACES",
+    "DEFAULT_HOST",
     "DYNAMODB_LOCAL_VERSION",
     "NPM_PACKAGE",
     "NPM_VERSION",
@@ -73,14 +77,36 @@ __all__ = [
 ]
 
 DEFAULT_STARTUP_TIMEOUT = 60.0
+#: The address DynamoDB Local listens on unless told otherwise: this machine only.
+DEFAULT_HOST = "127.0.0.1"
+#: ``host`` values meaning every interface (DynamoDB Local's own behaviour).
+ALL_INTERFACES = frozenset({"0.0.0.0", "::", "*", ""})
 
 
-def free_port(host: str = "") -> int:
-    """Return a TCP port that is free on ``host`` (default: all interfaces) right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _bind_address(host: str) -> str:
+    return "" if host in ALL_INTERFACES else host
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """Return a TCP port that is free on ``host`` (default: loopback) right now.
+
+    ``""`` or ``"0.0.0.0"`` asks for a port free on every interface.
+    """
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((_bind_address(host), 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _url_host(host: str) -> str:
+    """The host part of a URL that reaches a server listening on ``host``."""
+    if host in ALL_INTERFACES:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 class DynamoDBLocal:
@@ -88,6 +114,9 @@ class DynamoDBLocal:
 
     Args:
         port: the port to listen on; a free one is picked when ``None`` or 0.
+        host: the address to listen on: loopback by default, so nothing outside this
+            machine reaches the server (it accepts any credentials). ``"0.0.0.0"`` listens
+            on every interface, as DynamoDB Local does by itself (e.g. inside a container).
         directory: the DynamoDB Local directory; :func:`ensure_dynamodb_local` by default.
         db_path: keep tables in this directory instead of in memory.
         shared_db: one database for all credentials and regions (``-sharedDb``). On by
@@ -98,7 +127,8 @@ class DynamoDBLocal:
         startup_timeout: seconds to wait for the server to answer.
 
     Attributes:
-        endpoint_url: ``http://127.0.0.1:<port>`` once started.
+        endpoint_url: ``http://127.0.0.1:<port>`` once started (``http://<host>:<port>``
+            for another ``host``).
         log_path: the file that receives the server's output.
     """
 
@@ -106,6 +136,7 @@ class DynamoDBLocal:
         self,
         *,
         port: int | None = None,
+        host: str = DEFAULT_HOST,
         directory: Path | None = None,
         db_path: Path | None = None,
         shared_db: bool = True,
@@ -114,6 +145,7 @@ class DynamoDBLocal:
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
     ) -> None:
         self._requested_port = port or None  # 0 means "pick one", like None
+        self.host = host
         # The JVM runs in the DynamoDB Local directory, so relative paths must be resolved here.
         self._directory = directory.resolve() if directory is not None else None
         self.db_path = db_path.resolve() if db_path is not None else None
@@ -133,7 +165,7 @@ class DynamoDBLocal:
         """The HTTP endpoint to give boto3 / ``shop.connect(endpoint_url=...)``."""
         if self.port is None or not self.running:
             raise LocalServerError("DynamoDB Local is not running; call start() first")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{_url_host(self.host)}:{self.port}"
 
     @property
     def directory(self) -> Path:
@@ -152,16 +184,29 @@ class DynamoDBLocal:
         """True while the process is alive."""
         return self._process is not None and self._process.poll() is None
 
-    def command(self, port: int) -> list[str]:
-        """The command line that starts the server on ``port``."""
+    def command(self, port: int, launcher_dir: Path | None = None) -> list[str]:
+        """The command line that starts the server on ``port``.
+
+        DynamoDB Local has no option for its listening address (it listens on every
+        interface); unless ``host`` asks for that, the command runs it through dyntable's
+        launcher class (:mod:`dyntable.testing.launcher`), written into ``launcher_dir``
+        (default: the cache), which sets the address before the server starts.
+        """
         java = java_path()  # before the directory: no point downloading without Java
         directory = self.directory
+        if self.host in ALL_INTERFACES:
+            main = ["-jar", str(directory / JAR_NAME)]
+        else:
+            classes = write_launcher(launcher_dir or cache_root() / "launcher")
+            path = os.pathsep.join(
+                [str(classes), str(directory / JAR_NAME), str(directory / LIB_DIR_NAME / "*")]
+            )
+            main = [f"-D{HOST_PROPERTY}={self.host}", "-cp", path, LAUNCHER_CLASS]
         command = [
             java,
             f"-Djava.library.path={directory / LIB_DIR_NAME}",
             *self.jvm_args,
-            "-jar",
-            str(directory / JAR_NAME),
+            *main,
             "-port",
             str(port),
             "-disableTelemetry",
@@ -185,14 +230,15 @@ class DynamoDBLocal:
         """
         if self.running:
             return self
-        if self._requested_port is not None and not _port_is_free(self._requested_port):
+        if self._requested_port is not None and not _port_is_free(self._requested_port,
+                                                                     self.host):
             raise LocalServerError(f"port {self._requested_port} is already in use")
         if self.db_path is not None:
             self.db_path.mkdir(parents=True, exist_ok=True)
         attempt = 0
         while True:
             attempt += 1
-            port = self._requested_port or free_port()
+            port = self._requested_port or free_port(self.host)
             began = time.monotonic()
             self._spawn(port)
             try:
@@ -213,9 +259,9 @@ class DynamoDBLocal:
             return self
 
     def _spawn(self, port: int) -> None:
-        command = self.command(port)
         self._log_dir = Path(tempfile.mkdtemp(prefix="dyntable-dynamodb-local-"))
         self.log_path = self._log_dir / "dynamodb-local.log"
+        command = self.command(port, self._log_dir / "classes")
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 command,
@@ -245,7 +291,7 @@ class DynamoDBLocal:
             code = self._process.poll()
             if code is not None:
                 raise LocalServerError(self._failure(f"DynamoDB Local exited with code {code}"))
-            if _answers(port):
+            if _answers(_url_host(self.host), port):
                 if self._process.poll() is None:
                     return
                 continue  # it was another server on that port; report our exit above
@@ -303,10 +349,10 @@ class DynamoDBLocal:
         return f"<DynamoDBLocal {self.version or DYNAMODB_LOCAL_VERSION} {state}>"
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _port_is_free(port: int, host: str = DEFAULT_HOST) -> bool:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
         try:
-            sock.bind(("", port))  # DynamoDB Local listens on all interfaces
+            sock.bind((_bind_address(host), port))
         except OSError:
             return False
         return True
@@ -336,8 +382,8 @@ def _die_with_parent() -> Callable[[], None] | None:
     return hook
 
 
-def _answers(port: int) -> bool:
-    """True when a DynamoDB-shaped server answers a ListTables call on ``port``.
+def _answers(host: str, port: int) -> bool:
+    """True when a DynamoDB-shaped server answers a ListTables call at ``host:port``.
 
     The request is well formed but carries a dummy signature; DynamoDB Local does not
     verify signatures. A 400 with a JSON ``__type`` also proves the server is up.
@@ -345,7 +391,7 @@ def _answers(port: int) -> bool:
     now = datetime.now(timezone.utc)
     scope = f"{now:%Y%m%d}/us-east-1/dynamodb/aws4_request"
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/",
+        f"http://{host}:{port}/",
         data=b'{"Limit": 1}',
         method="POST",
         headers={

@@ -353,15 +353,15 @@ _PLUGIN_TESTS = """
 import os
 import pytest
 
-@pytest.mark.aws
+@pytest.mark.dyntable_aws
 def test_needs_aws():
     pass
 
-@pytest.mark.dax
+@pytest.mark.dyntable_dax
 def test_needs_dax():
     pass
 
-def test_fake_credentials():
+def test_fake_credentials(fake_aws_env):
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
     assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
 
@@ -378,7 +378,8 @@ def _run_pytest(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProc
         if not k.startswith(("AWS_", "DYNTABLE_", "PYTEST_")) and k != "CI"
     }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-rs", "-s", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-rs", "-s", "-p", "no:cacheprovider",
+         "-p", "dyntable.testing.pytest_plugin", str(tmp_path)],
         cwd=tmp_path,
         env={**base, **env},
         capture_output=True,
