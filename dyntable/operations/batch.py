@@ -1,11 +1,19 @@
 """Batch writes and batch gets that lose nothing: chunking, retries, exact failure reports.
 
 Guarantees:
-    * Every item handed to a :class:`BatchWriter` is either written or listed in the
-      :class:`~dyntable.errors.BatchWriteError` raised when the writer closes.
+    * Every item handed to a :class:`BatchWriter` is either confirmed written or listed in
+      the :class:`~dyntable.errors.BatchWriteError` raised when the writer stops or
+      closes, never both.
     * ``UnprocessedItems`` / ``UnprocessedKeys`` and retryable errors (throttling, 5xx,
       connection errors, after the transport's own retries) are retried with exponential
-      backoff and full jitter until done or until a chunk's ``deadline`` passes.
+      backoff and full jitter until done or until a chunk's ``deadline`` (seconds from its
+      first request) passes.
+    * The first failure stops the whole batch: a chunk out of time, a non-retryable
+      error, or any exception while sending (dyntable's or not, from any thread). Nothing
+      more is sent, so an unreachable endpoint is reported after about one ``deadline``
+      whatever the number of items. The writer raises one BatchWriteError whose
+      ``__cause__`` is that exception; a batch get raises BatchGetError when out of time
+      and any other exception as it is.
     * A key is written at most once per writer: a second put/delete of the same key is
       refused with :class:`~dyntable.errors.InvalidRequestError` (DynamoDB rejects
       duplicates in one request, and retries would make "last write wins" untrue across

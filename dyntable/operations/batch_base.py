@@ -7,10 +7,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from dyntable.codec.values import b_value
-from dyntable.errors import DecodeError, DyntableError
+from dyntable.errors import DecodeError, DyntableError, InvalidRequestError
 from dyntable.operations.retry import Backoff, Deadline, Flow, Send
 from dyntable.ttl import item_expired
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchClient",
     "BatchStats",
+    "Resent",
+    "check_deadline",
     "is_expired",
     "key_digest",
     "resend_until_done",
@@ -128,6 +130,28 @@ def unprocessed_entries(
     return out
 
 
+@dataclass
+class Resent(Generic[T]):
+    """How :func:`resend_until_done` ended.
+
+    Attributes:
+        left: the entries not done (``[]`` when every one went through).
+        error: the error that stopped the loop (not retryable, or not dyntable's); when
+            ``expired``, the last retryable error, if the last attempt failed with one.
+        expired: the deadline passed with entries left.
+    """
+
+    left: list[T]
+    error: Exception | None = None
+    expired: bool = False
+
+
+def check_deadline(deadline: float) -> None:
+    """Refuse a deadline that is not a number of seconds >= 0 (NaN included)."""
+    if not deadline >= 0:
+        raise InvalidRequestError(f"deadline must be a number of seconds >= 0, not {deadline!r}")
+
+
 def resend_until_done(
     operation: str,
     pending: list[T],
@@ -137,42 +161,67 @@ def resend_until_done(
     deadline: float,
     backoff: Backoff,
     stats: BatchStats,
-) -> Flow[tuple[list[T], DyntableError | None]]:
+    stop: Callable[[], bool] | None = None,
+    done: Callable[[list[T]], None] | None = None,
+) -> Flow[Resent[T]]:
     """Send ``pending`` and re-send what comes back unprocessed, until done or ``deadline``.
 
-    Retryable errors re-send the whole remaining chunk (batch actions are idempotent).
+    Retryable errors re-send the whole remaining chunk (batch actions are idempotent). No
+    request is sent once ``deadline`` seconds have passed since the first one, or once
+    ``stop()`` is true. Any other exception thrown in by the driver, or raised while
+    reading an answer (a malformed ``UnprocessedItems``), ends the loop: the entries of
+    that attempt are then not confirmed. Only exceptions that do not derive from
+    ``Exception`` (``KeyboardInterrupt``, ``GeneratorExit``, a cancellation) pass through.
 
     Args:
         operation: ``BatchWriteItem`` or ``BatchGetItem``.
         pending: the entries of one chunk.
         request: the request parameters for the entries still pending.
         unprocessed: the entries a response left unprocessed.
-        deadline: seconds from the first request after which retries stop.
+        deadline: seconds from the first request after which nothing more is sent.
         backoff: the wait between retries.
         stats: counters to update.
+        stop: polled before each request; true ends the loop with the entries left.
+        done: called with the entries each answer confirmed, as answers arrive.
 
     Returns:
-        ``(entries left, None)`` (``[]`` when all went through), or
-        ``(entries left, error)`` after a non-retryable error.
+        A :class:`Resent`: the entries left, and why.
     """
-    clock = Deadline(deadline)
+    clock: Deadline | None = None
+    last: Exception | None = None
+    retry: str | None = None
     attempt = 0
     while pending:
+        if stop is not None and stop():
+            return Resent(pending)
+        if clock is None:
+            clock = Deadline(deadline)
+        elif clock.expired:
+            return Resent(pending, last, expired=True)
+        if retry is not None:
+            stats.add(**{retry: 1})
+        params = request(pending)
         stats.add(requests=1)
         try:
-            response = yield Send(operation, request(pending))
+            response = yield Send(operation, params)
+            left = unprocessed(response)
         except DyntableError as exc:
             if not exc.retryable:
-                return pending, exc
-            left, counter = pending, "error_retries"
+                return Resent(pending, exc)
+            left, retry, last = pending, "error_retries", exc
+        except Exception as exc:  # not dyntable's: a hook, a malformed answer
+            return Resent(pending, exc)
         else:
-            left = unprocessed(response)
-            counter = "unprocessed_retries"
+            retry, last = "unprocessed_retries", None
             stats.add(items=len(pending) - len(left), unprocessed_items=len(left))
-        if not left or clock.expired:
-            return left, None
-        stats.add(**{counter: 1})
+            if done is not None and len(left) < len(pending):
+                kept = {id(e) for e in left}
+                done([e for e in pending if id(e) not in kept])
+        if not left:
+            return Resent([])
+        if clock.expired:
+            return Resent(left, last, expired=True)
         yield clock.wait(backoff.delay(attempt))
         attempt += 1
         pending = left
-    return [], None
+    return Resent([])

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dyntable.codec.items import codec_for, entity_of
 from dyntable.errors import BatchGetError, InvalidRequestError
 from dyntable.operations.batch_base import (
     BatchClient,
     BatchStats,
+    check_deadline,
     is_expired,
     key_digest,
     resend_until_done,
     table_key_attrs,
     unprocessed_entries,
 )
+from dyntable.operations.items import require_table
 from dyntable.operations.retry import Backoff, Flow, drive
 from dyntable.schema.model import Model
+
+if TYPE_CHECKING:
+    from dyntable.schema.table import Table
 
 __all__ = ["GET_CHUNK", "BatchGetResult", "GetKey", "batch_get", "batch_get_flow", "get_key"]
 
@@ -37,13 +42,20 @@ class GetKey:
     digest: bytes = field(repr=False)
 
 
-def get_key(entry: Any) -> GetKey:
-    """A :class:`GetKey` from a model instance or a ``(Model, {field: value})`` pair."""
+def get_key(entry: Any, table: Table | None = None) -> GetKey:
+    """A :class:`GetKey` from a model instance or a ``(Model, {field: value})`` pair.
+
+    With ``table``, a model of another table is refused.
+    """
     if isinstance(entry, Model):
+        if table is not None:
+            require_table(type(entry), table)
         wire = codec_for(type(entry)).key_of(entry)
         return GetKey(type(entry), wire, entry, key_digest(wire))
     if (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], type)
             and issubclass(entry[0], Model) and isinstance(entry[1], Mapping)):
+        if table is not None:
+            require_table(entry[0], table)
         wire = codec_for(entry[0]).key(entry[1])
         return GetKey(entry[0], wire, entry, key_digest(wire))
     raise InvalidRequestError(
@@ -60,15 +72,20 @@ def batch_get_flow(
     deadline: float,
     backoff: Backoff,
     stats: BatchStats,
-) -> Flow[tuple[dict[bytes, dict[str, Any]], list[GetKey]]]:
-    """Read ``keys`` (distinct) in chunks of 100; return (items by key digest, keys unread).
+) -> Flow[dict[bytes, dict[str, Any]]]:
+    """Read ``keys`` (distinct) in chunks of 100; return the items found by key digest.
 
     Each chunk retries its UnprocessedKeys and retryable errors until ``deadline`` seconds
-    after its first request; what is still unread then is returned. A non-retryable
-    error is raised.
+    after its first request. The first chunk that runs out of time ends the read: no
+    later chunk is sent.
+
+    Raises:
+        BatchGetError: keys still unread when a chunk ran out of time (that chunk's and
+            every later chunk's), with the last retryable error as ``__cause__``.
+        Exception: any other error, as raised (not retryable, not dyntable's, or a
+            malformed answer).
     """
     found: dict[bytes, dict[str, Any]] = {}
-    unread: list[GetKey] = []
 
     def request(pending: list[GetKey]) -> dict[str, Any]:
         spec: dict[str, Any] = {"Keys": [k.key for k in pending]}
@@ -88,14 +105,23 @@ def batch_get_flow(
             return unprocessed_entries(raw.get("Keys") or [], key_attrs, by_digest,
                                        "BatchGetItem")
 
-        left, error = yield from resend_until_done(
+        end = yield from resend_until_done(
             "BatchGetItem", list(by_digest.values()), request, unprocessed,
             deadline=deadline, backoff=backoff, stats=stats,
         )
-        if error is not None:
-            raise error
-        unread.extend(left)
-    return found, unread
+        if end.error is not None and not end.expired:
+            raise end.error
+        if end.left:
+            unread = [*end.left, *keys[start + GET_CHUNK:]]
+            last = f", last error {type(end.error).__name__}: {end.error}" if end.error else ""
+            raise BatchGetError(
+                f"batch get from {table_name}: {len(unread)} key(s) not read: a chunk was "
+                f"still unread after retrying for {deadline}s{last}; nothing more was sent. "
+                f"Retry later or raise deadline=: {[k.key for k in unread[:3]]}",
+                unprocessed=[k.original for k in unread],
+                table=table_name,
+            ) from end.error
+    return found
 
 
 @dataclass
@@ -135,26 +161,26 @@ def batch_get(
     """Read many items by key (BatchGetItem, 100 keys per call), typed, mixed entities.
 
     ``keys`` are model instances or ``(Model, {field: value})`` pairs; duplicate keys are
-    read once. Raises :class:`~dyntable.errors.BatchGetError` listing the keys (as passed)
-    still unread when a chunk's ``deadline`` passes.
+    read once. Each chunk of 100 keys retries for at most ``deadline`` seconds from its
+    first request; the first chunk that runs out of time ends the read.
+
+    Raises:
+        BatchGetError: listing every key (as passed) not read when a chunk ran out of
+            time; ``__cause__`` is the last retryable error, if any.
+        Exception: any other failure while reading, as raised: a non-retryable
+            DynamoDB error, an exception from a transport hook, a malformed answer.
     """
+    check_deadline(deadline)
     distinct: dict[bytes, GetKey] = {}
     for entry in keys:
-        k = get_key(entry)
+        k = get_key(entry, client.table)
         distinct.setdefault(k.digest, k)
     ordered = list(distinct.values())
     stats = BatchStats()
     key_attrs = table_key_attrs(client.table)
     flow = batch_get_flow(client.table_name, key_attrs, ordered, consistent=consistent,
                           deadline=deadline, backoff=backoff or Backoff(), stats=stats)
-    found, unread = drive(client.send, flow)
-    if unread:
-        raise BatchGetError(
-            f"batch get from {client.table_name}: {len(unread)} key(s) still unread after "
-            f"retrying for {deadline}s: {[k.key for k in unread[:3]]}",
-            unprocessed=[k.original for k in unread],
-            table=client.table_name,
-        )
+    found = drive(client.send, flow)
     items: list[Model] = []
     missing: list[Any] = []
     entity_attr = client.table.entity_attribute
