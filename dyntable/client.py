@@ -14,22 +14,24 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from dyntable.codec.items import codec_for
 from dyntable.errors import (
-    ConditionalCheckFailedError,
+    DyntableError,
     InvalidRequestError,
-    ResourceInUseError,
     ServiceError,
     TableNotFoundError,
-    VersionConflictError,
+    WaitTimeoutError,
 )
 from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import F, Path
 from dyntable.operations import items as ops
 from dyntable.operations.collections import Collection
-from dyntable.operations.outcomes import applied_before_retry
+from dyntable.operations.outcomes import execute, transport_resends
 from dyntable.operations.query import Query
 from dyntable.operations.reads import Scan
+from dyntable.operations.retry import Wait
 from dyntable.operations.tables import create_table_params, ttl_params
 from dyntable.operations.update_actions import UpdateActions
+from dyntable.schema.receipts import remember
+from dyntable.transport.base import not_idempotent
 from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
@@ -59,8 +61,15 @@ def default_transport(
     its cold start. Behind an HTTP proxy (``HTTPS_PROXY`` / ``HTTP_PROXY`` set), which that
     transport does not speak, :class:`~dyntable.transport.boto3.Boto3Transport` is used.
     Pass ``transport=Boto3Transport(...)`` for botocore features (custom sessions, event
-    hooks, adaptive retries).
+    hooks, adaptive retries). While moto's ``mock_aws`` is active and no ``endpoint_url`` is
+    given it is a ``Boto3Transport`` too, which moto answers
+    (:mod:`dyntable.transport.moto_guard`).
     """
+    from dyntable.transport.moto_guard import transport_under_moto
+
+    mocked = transport_under_moto(endpoint_url, region, **options)
+    if mocked is not None:
+        return mocked
     if any(os.environ.get(v) for v in _PROXY_VARIABLES):
         from dyntable.transport.boto3 import Boto3Transport
 
@@ -127,27 +136,33 @@ class Client:
                                    key=params.get("Key")) from None
 
     def _run(self, req: ops.Request) -> dict[str, Any]:
+        """Send a compiled single-item request through :func:`~.outcomes.execute`."""
+        flow = execute(req)
+        transport = self.transport
         try:
-            return self.transport.send(req.operation, req.params)
-        except ConditionalCheckFailedError as exc:
-            if req.version_checked and applied_before_retry(req, exc):
-                # The transport retried after an ambiguous failure (e.g. a 500 sent after
-                # the write was applied); the stored item is exactly what this write made.
-                return {"Attributes": exc.item} if req.operation == "UpdateItem" else {}
-            if req.version_checked:
-                raise VersionConflictError(
-                    f"version conflict: expected version {req.expected_version}",
-                    expected=req.expected_version,
-                    code=exc.code,
-                    operation=exc.operation,
-                    table=self.table_name,
-                    key=req.key,
-                    status=exc.status,
-                    response=exc.response,
-                ) from None
-            raise exc.with_context(table=self.table_name, key=req.key) from None
-        except ServiceError as exc:
-            raise exc.with_context(table=self.table_name, key=req.key) from None
+            step = next(flow)
+            while True:
+                if isinstance(step, Wait):
+                    time.sleep(step.seconds)
+                    step = flow.send(None)
+                    continue
+                sent = step.request
+                try:
+                    if sent.kind == "get" or transport_resends(sent):
+                        response = transport.send(sent.operation, sent.params)
+                    else:
+                        with not_idempotent():
+                            response = transport.send(sent.operation, sent.params)
+                except DyntableError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            result: dict[str, Any] = stop.value
+            return result
+
+    def _check_model(self, model: type[Any]) -> None:
+        ops.require_table(model, self.table)
 
     # -- items -------------------------------------------------------------------------------
 
@@ -163,8 +178,12 @@ class Client:
 
         ``if_absent`` refuses to overwrite; ``condition`` must hold on the stored item. With a
         version field, the stored version must equal ``obj``'s (0: new item) and is bumped;
-        ``obj``'s version is updated on success. Returns the old item with ``return_old``.
+        ``obj``'s version is updated on success. Returns the old item with ``return_old``
+        (``None`` also when a versioned put was settled as applied after an ambiguous
+        failure: its old item is no longer known). An item of another entity at the same
+        key is never replaced (:class:`~dyntable.errors.ForeignItemError`).
         """
+        self._check_model(type(obj))
         codec = codec_for(type(obj))
         req = ops.put_request(codec, self.table_name, obj, condition=condition,
                               if_absent=if_absent, return_old=return_old)
@@ -173,6 +192,7 @@ class Client:
             vname = codec.spec.version_field
             assert vname is not None
             obj.__dict__[vname] = req.new_version
+            remember(obj, req.new_version, req.receipts)
         if return_old:
             old = resp.get("Attributes")
             return codec.decode(old) if old else None
@@ -191,6 +211,7 @@ class Client:
         ``project`` reads only some fields: the result is a partial object whose unread
         fields are absent (reading them raises AttributeError).
         """
+        self._check_model(model)
         codec = codec_for(model)
         if project:
             project = [F[p] if isinstance(p, str) else p for p in project]
@@ -224,6 +245,7 @@ class Client:
         """Delete by instance (its version is checked) or by model and key fields."""
         if isinstance(target, type):
             model = target
+            self._check_model(model)
             codec = codec_for(model)
             wire_key = codec.key(key)
             expected = None
@@ -231,6 +253,7 @@ class Client:
             if key:
                 raise InvalidRequestError("delete(instance) takes no key fields")
             model = type(target)
+            self._check_model(model)
             codec = codec_for(model)
             wire_key = codec.key_of(target)
             vname = codec.spec.version_field
@@ -381,6 +404,8 @@ class Client:
         if limit is not None:
             params["Limit"] = limit
         out: list[Any] = []
+        if model is not None:
+            self._check_model(model)
         codec = codec_for(model) if model is not None else None
         while True:
             resp = self.send("ExecuteStatement", params)
@@ -438,8 +463,11 @@ class Client:
             ):
                 return desc
             if time.monotonic() > deadline:
-                raise ResourceInUseError(f"table {self.table_name} not ACTIVE after {timeout}s",
-                                         code="Timeout", operation="DescribeTable")
+                raise WaitTimeoutError(
+                    f"table {self.table_name} is not ACTIVE after {timeout}s (status "
+                    f"{desc.get('TableStatus')}); it may still become ACTIVE: call "
+                    "wait_until_active() again or raise timeout="
+                )
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 
@@ -450,17 +478,28 @@ class Client:
         return table
 
     def delete_table(self, *, wait: bool = True, timeout: float = 300.0) -> None:
-        """Delete the table (waits until it is gone unless ``wait=False``)."""
+        """Delete the table; waits until it is gone unless ``wait=False``.
+
+        Raises :class:`~dyntable.errors.WaitTimeoutError` when it still exists after
+        ``timeout`` seconds.
+        """
         self.send("DeleteTable", {"TableName": self.table_name})
         if not wait:
             return
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        delay = 0.05
+        while True:
             try:
-                self.describe_table()
+                desc = self.describe_table()
             except TableNotFoundError:
                 return
-            time.sleep(0.05)
+            if time.monotonic() > deadline:
+                raise WaitTimeoutError(
+                    f"table {self.table_name} still exists {timeout}s after DeleteTable "
+                    f"(status {desc.get('TableStatus')}); it may still go away"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def table_exists(self) -> bool:
         """True when DescribeTable finds the table."""
@@ -493,6 +532,7 @@ class UpdateBuilder(UpdateActions, Generic[M]):
     def __init__(self, client: Client, target: M | type[M], key: Mapping[str, Any]) -> None:
         self._client = client
         self.spec = ops.UpdateSpec()
+        client._check_model(target if isinstance(target, type) else type(target))
         if isinstance(target, type):
             self._model: type[M] = target
             self._codec = codec_for(target)

@@ -14,7 +14,10 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     ├── DecodeError                 a stored item does not fit its model
     ├── ServiceError                DynamoDB answered with an error (code, message, operation)
     │   ├── ConditionalCheckFailedError   carries the key and, when returned, the current item
-    │   │   └── VersionConflictError      optimistic locking lost a race
+    │   │   ├── VersionConflictError      optimistic locking lost a race
+    │   │   │   └── ItemExistsError       a new versioned object met an existing item
+    │   │   ├── ItemNotFoundError         an update or versioned write found no item
+    │   │   └── ForeignItemError          the key holds an item of another entity
     │   ├── TransactionCanceledError      per-action reasons
     │   │   └── TransactionVersionConflictError  (also a VersionConflictError)
     │   ├── IdempotentParameterMismatchError     a token reused with other parameters
@@ -29,6 +32,8 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     │   └── InternalServerError           retryable
     ├── TransportError              the request did not get an answer (connection, timeout)
     │   └── ConfigurationError      no credentials / region / endpoint (not retryable)
+    ├── OutcomeUnknownError         a write may or may not have been applied (carries the key)
+    ├── WaitTimeoutError            a local wait (table ACTIVE, table deleted) ran out of time
     └── IncompleteBatchError        retries ran out: exactly which items were not processed
         ├── BatchWriteError
         └── BatchGetError
@@ -63,13 +68,17 @@ __all__ = [
     "DyntableError",
     "ExpiredIteratorError",
     "ExpressionError",
+    "ForeignItemError",
     "IdempotentParameterMismatchError",
     "IncompleteBatchError",
     "InternalServerError",
     "InvalidRequestError",
     "InvalidValueError",
+    "ItemExistsError",
+    "ItemNotFoundError",
     "ItemTooLargeError",
     "KeyTemplateError",
+    "OutcomeUnknownError",
     "ResourceInUseError",
     "ServiceError",
     "ServiceValidationError",
@@ -82,6 +91,7 @@ __all__ = [
     "TransportError",
     "TrimmedDataError",
     "VersionConflictError",
+    "WaitTimeoutError",
     "service_error",
 ]
 
@@ -155,7 +165,12 @@ class ServiceError(DyntableError):
         key: the item key (wire format), when known.
         status: the HTTP status, when known.
         response: the raw error response, when available.
+        maybe_applied: set by the transport: an attempt of this call (this one, or an
+            earlier one that was retried) failed in a way that can leave a write applied
+            (5xx after sending, timeout or dropped connection after sending).
     """
+
+    maybe_applied: bool = False
 
     def __init__(
         self,
@@ -202,7 +217,14 @@ class ServiceError(DyntableError):
 
 
 class ConditionalCheckFailedError(ServiceError):
-    """A condition on a write was false. ``item`` is the current item when returned."""
+    """A condition on a write was false. ``item`` is the current item when returned.
+
+    ``item_returned`` is False when the transport cannot pass DynamoDB's
+    ``ReturnValuesOnConditionCheckFailure`` item through (DAX): then a missing ``item`` does
+    not mean that there is no item.
+    """
+
+    item_returned: bool = True
 
     @property
     def item(self) -> dict[str, Any] | None:
@@ -212,10 +234,35 @@ class ConditionalCheckFailedError(ServiceError):
 
 
 class VersionConflictError(ConditionalCheckFailedError):
-    """Optimistic locking: the stored version differs from the expected one."""
+    """Optimistic locking: the stored version differs from the expected one.
 
-    def __init__(self, message: str = "", *, expected: int | None = None, **kw: Any):
+    ``expected`` is the version the write expected; ``actual`` the stored one when known
+    (``None``: no item, or DynamoDB did not return it).
+    """
+
+    def __init__(self, message: str = "", *, expected: int | None = None,
+                 actual: int | None = None, **kw: Any):
         self.expected = expected
+        self.actual = actual
+        super().__init__(message, **kw)
+
+
+class ItemExistsError(VersionConflictError):
+    """A new object (version 0) was written where an item already exists."""
+
+
+class ItemNotFoundError(ConditionalCheckFailedError):
+    """The write needs an existing item (an update, or a versioned write) and there is none."""
+
+
+class ForeignItemError(ConditionalCheckFailedError):
+    """The key addresses an item stored by another entity; dyntable refused to touch it.
+
+    ``entity`` is the entity stored at that key.
+    """
+
+    def __init__(self, message: str = "", *, entity: str | None = None, **kw: Any):
+        self.entity = entity
         super().__init__(message, **kw)
 
 
@@ -327,6 +374,22 @@ class ThrottlingError(ServiceError):
 class TableNotFoundError(ServiceError):
     """The table (or index) does not exist or is not active."""
 
+    def _describe(self) -> str:
+        base = super()._describe()
+        if self.operation in _STREAM_OPERATIONS:
+            return base  # a stream or shard, not a table
+        table = f"table {self.table!r}" if self.table else "the table"
+        return (
+            f"{base}. If {table} does not exist yet, create it from its declaration: "
+            "db.create_table() in code, or `dyntable table create --app module:table` "
+            "from the shell (add --endpoint-url for DynamoDB Local)"
+        )
+
+
+#: DynamoDB Streams operations: their ResourceNotFoundException is about a stream.
+_STREAM_OPERATIONS = frozenset({"DescribeStream", "GetShardIterator", "GetRecords",
+                                "ListStreams"})
+
 
 class ResourceInUseError(ServiceError):
     """The table is being created, updated or deleted, or already exists."""
@@ -357,9 +420,15 @@ class TrimmedDataError(ServiceError):
 
 
 class TransportError(DyntableError):
-    """The request got no answer: connection refused or reset, timeout, bad endpoint."""
+    """The request got no answer: connection refused or reset, timeout, bad endpoint.
+
+    ``maybe_applied`` (set by the transport) is True when the request may have reached
+    DynamoDB before the failure (a timeout or dropped connection after sending), False when
+    it cannot have (e.g. the connection was refused).
+    """
 
     retryable = True
+    maybe_applied: bool = False
 
 
 class ConfigurationError(TransportError, ValueError):
@@ -367,6 +436,43 @@ class ConfigurationError(TransportError, ValueError):
     not help."""
 
     retryable = False
+
+
+class OutcomeUnknownError(DyntableError):
+    """A write may or may not have been applied, and dyntable could not find out which.
+
+    Raised after a failure that can leave a write applied (a 5xx sent after the request,
+    a timeout or dropped connection after sending) when nothing unique to that write could
+    settle it: the write was not resent (it is not idempotent), or its resend failed and the
+    stored item no longer tells. Never raised after throttling or other 4xx errors, which
+    DynamoDB never applies. Read the item to see its state before writing again.
+
+    Attributes:
+        operation: the DynamoDB operation.
+        table: the table name.
+        key: the item key (wire form), when the write names one item.
+        model: the model class name, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        table: str | None = None,
+        key: Mapping[str, Any] | None = None,
+        model: str | None = None,
+    ):
+        super().__init__(message)
+        self.operation = operation
+        self.table = table
+        self.key = dict(key) if key else None
+        self.model = model
+
+
+class WaitTimeoutError(DyntableError, TimeoutError):
+    """A local wait ran out of time (e.g. a table did not become ACTIVE, or was not yet
+    deleted); the operation it waited for may still finish later."""
 
 
 class IncompleteBatchError(DyntableError):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+import math
 import types
 import typing
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timezone
-from decimal import Decimal
-from typing import Any
+from decimal import Context, Decimal
+from typing import Any, Protocol
 
 from dyntable.codec.containers import (
     SizedEncoder,
@@ -20,7 +21,7 @@ from dyntable.codec.containers import (
     set_encoder,
     set_str_encoder,
 )
-from dyntable.codec.limits import av_bound, check_decimal, number_text
+from dyntable.codec.limits import av_bound, check_decimal, number_text, utf8_text
 from dyntable.codec.pydantic_loaded import is_model_class
 from dyntable.codec.values import b_value, datetime_text, from_av, parse_datetime, to_av
 from dyntable.errors import InvalidValueError
@@ -37,8 +38,14 @@ __all__ = [
 ]
 
 AV = dict[str, Any]
-Encoder = Callable[[Any], "AV | None"]
 Decoder = Callable[[AV], Any]
+
+
+class Encoder(Protocol):
+    """``enc(value, level=0) -> av | None`` (``None``: leave the attribute out)."""
+
+    def __call__(self, v: Any, level: int = 0, /) -> AV | None: ...
+
 _UTC = timezone.utc
 _SET_ORIGINS = (set, frozenset)
 
@@ -146,14 +153,18 @@ _CONTAINERS: dict[str, Callable[[str], SizedEncoder]] = {
 
 
 def _unsized(enc: SizedEncoder) -> Encoder:
-    def plain(v: Any) -> AV | None:
-        r = enc(v)
+    def plain(v: Any, level: int = 0) -> AV | None:
+        r = enc(v, level)
         return None if r is None else r[0]
     return plain
 
 
 def make_encoder(annotation: Any, path: str, *, ttl: bool = False) -> Encoder:
-    """An encoder for values of ``annotation``; returns ``None`` to leave the attribute out."""
+    """An encoder for values of ``annotation``; returns ``None`` to leave the attribute out.
+
+    The encoder takes the value and, optionally, the number of maps and lists around it
+    (``level``, 0 for an attribute; see :data:`~dyntable.codec.limits.MAX_CONTAINERS`).
+    """
     if ttl:
         return _ttl_encoder(path)
     tag = kind_tag(annotation)
@@ -161,18 +172,21 @@ def make_encoder(annotation: Any, path: str, *, ttl: bool = False) -> Encoder:
     if container is not None:
         return _unsized(container(path))
     if tag in ("str", "enum_str"):
-        return lambda v: {"S": v} if type(v) is str else to_av(v, path)
+        return lambda v, level=0: {"S": v} if type(v) is str and v.isascii() \
+            else to_av(v, path, level)
     if tag == "bool":
-        return lambda v: {"BOOL": v} if type(v) is bool else to_av(v, path)
+        return lambda v, level=0: {"BOOL": v} if type(v) is bool else to_av(v, path, level)
     if tag in ("int", "float"):
         t = int if tag == "int" else float
-        return lambda v: {"N": number_text(v, path)} if type(v) is t else to_av(v, path)
+        return lambda v, level=0: {"N": number_text(v, path)} if type(v) is t \
+            else to_av(v, path, level)
     if tag == "decimal":
-        return lambda v: {"N": check_decimal(v, path)} if type(v) is Decimal else to_av(v, path)
+        return lambda v, level=0: {"N": check_decimal(v, path)} if type(v) is Decimal \
+            else to_av(v, path, level)
     if tag == "datetime":
-        return lambda v: {"S": datetime_text(v, path)} if isinstance(v, datetime) \
-            else to_av(v, path)
-    return lambda v: to_av(v, path)
+        return lambda v, level=0: {"S": datetime_text(v, path)} if isinstance(v, datetime) \
+            else to_av(v, path, level)
+    return lambda v, level=0: to_av(v, path, level)
 
 
 def sized_encoder(annotation: Any, path: str, *, ttl: bool = False) -> SizedEncoder:
@@ -183,22 +197,38 @@ def sized_encoder(annotation: Any, path: str, *, ttl: bool = False) -> SizedEnco
             return container(path)
     plain = make_encoder(annotation, path, ttl=ttl)
 
-    def enc(v: Any) -> tuple[AV, int] | None:
-        av = plain(v)
+    def enc(v: Any, level: int = 0) -> tuple[AV, int] | None:
+        av = plain(v, level)
         return None if av is None else (av, av_bound(av))
     return enc
 
 
 def _ttl_encoder(path: str) -> Encoder:
-    def enc(v: Any) -> AV:
+    def enc(v: Any, level: int = 0) -> AV:
         if isinstance(v, datetime):
             if v.tzinfo is None:
                 datetime_text(v, path)  # raises the naive-datetime error
             return {"N": str(int(v.timestamp()))}
         if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+            if type(v) is not int and not _finite(v):
+                raise InvalidValueError(
+                    f"TTL field {path} is {v}: a TTL must be a finite number of epoch "
+                    "seconds (or a datetime); leave it None for an item that never expires"
+                )
+            if not -_TTL_LIMIT < v < _TTL_LIMIT:  # before int(): 1E+999999999 is finite
+                raise InvalidValueError(
+                    f"TTL field {path} is out of range: epoch seconds hold at most 38 digits"
+                )
             return {"N": str(int(v))}
         raise InvalidValueError(f"TTL field {path} must be a datetime or epoch seconds")
     return enc
+
+
+_TTL_LIMIT = 10**38
+
+
+def _finite(v: float | Decimal) -> bool:
+    return v.is_finite() if isinstance(v, Decimal) else math.isfinite(v)
 
 
 def _guard(fast: Decoder) -> Decoder:
@@ -237,11 +267,27 @@ def make_decoder(annotation: Any, *, ttl: bool = False) -> Decoder:
     return from_av if fast is None else _guard(fast)
 
 
+_EXACT = Context(prec=64)  # more than DynamoDB's 38 digits: normalising never rounds
+
+
+def decimal_key_text(value: Decimal) -> str:
+    """The one text of a Decimal inside a key: plain notation, no trailing zeros.
+
+    ``Decimal("1.50")``, ``Decimal("1.5")`` and ``Decimal("15E-1")`` all give ``"1.5"``;
+    ``Decimal("1E+2")`` gives ``"100"``. DynamoDB stores numbers normalised, so an object
+    read back holds ``Decimal("1.5")``: its key must be the same text as the one written.
+    """
+    number_text(value)  # DynamoDB's limits: 38 digits, exponent range, no NaN
+    if value == 0:
+        return "0"
+    return format(value.normalize(_EXACT), "f")
+
+
 def key_text(value: Any, spec: str = "") -> str:
     """The text of a value inside a key template (``spec``: a format spec such as ``08d``)."""
     t = type(value)
     if t is str:
-        return value  # type: ignore[no-any-return]
+        return value if value.isascii() else utf8_text(value)
     if spec:
         try:
             return format(value, spec)
@@ -253,7 +299,9 @@ def key_text(value: Any, spec: str = "") -> str:
         return key_text(value.value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, Decimal)):
+    if isinstance(value, Decimal):
+        return decimal_key_text(value)
+    if isinstance(value, (int, float)):
         return number_text(value)
     if isinstance(value, datetime):
         return datetime_text(value)

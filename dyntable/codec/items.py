@@ -7,7 +7,7 @@ entity attribute, so an item read back from anywhere decodes to the right class.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable.codec.compiled import (
@@ -23,7 +23,7 @@ from dyntable.codec.fields import (
     key_text,
     make_encoder,
 )
-from dyntable.codec.limits import MAX_ITEM_SIZE, item_size, number_text
+from dyntable.codec.limits import MAX_ITEM_SIZE, item_size, largest_attributes, number_text
 from dyntable.codec.limits import upper_bound_fits as fits_cheaply
 from dyntable.codec.pydantic_loaded import validation_errors
 from dyntable.codec.values import b_value, from_av
@@ -34,6 +34,7 @@ from dyntable.errors import (
     ItemTooLargeError,
     KeyTemplateError,
 )
+from dyntable.schema.receipts import RECEIPTS_ATTRIBUTE, Receipts, remember
 from dyntable.schema.versions import VERSION_ATTRIBUTE, stored_version, upgrade_values
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec, ModelSpec
 
-__all__ = ["ItemCodec", "codec_for", "encode_submodel", "entity_of"]
+__all__ = ["ItemCodec", "codec_for", "encode_submodel", "entity_of", "suggest"]
 
 AV = dict[str, Any]
 Item = dict[str, AV]
@@ -74,6 +75,7 @@ class _KeyPart:
         self.specs = template.specs
         # "TENANT#{tenant}": one field without a format spec, in a string attribute.
         self.plain: str | None = None
+        self.separators = template.separators
         if self.type == "S" and len(self.fields) == 1 and not self.specs[0]:
             self.plain = self.fields[0]
             self.before, self.after = template.literals
@@ -91,6 +93,9 @@ class _KeyPart:
         v = values.get(self.plain)
         if type(v) is not str or not v:
             return None
+        for sep in self.separators:
+            if sep in v:
+                return None  # the checked path refuses it
         text = self.before + v + self.after
         if len(text) > self.limit or not text.isascii():
             return None
@@ -167,6 +172,7 @@ class ItemCodec(Generic[M]):
             n: f.annotation for n, f in spec.fields.items() if f.annotation in (str, int)
         }
         self._key_fields: dict[str, tuple[str, ...]] = {}
+        self._version_field = spec.version_field
         keys = [p.key_def(self._part) for p in self.primary_parts]
         self._encode_fields = compile_encoder(defs, keys=keys)
 
@@ -205,11 +211,19 @@ class ItemCodec(Generic[M]):
             return -1
         size = item_size(item)
         if size > MAX_ITEM_SIZE:
+            key = {p.attr: item.get(p.attr) for p in self.primary_parts}
+            where = ", ".join(
+                f"{a}={next(iter(av.values()))!r}" if isinstance(av, dict) and av else f"{a}=?"
+                for a, av in key.items()
+            )
+            largest = ", ".join(f"{a} ({n} bytes)" for a, n in largest_attributes(item))
             raise ItemTooLargeError(
                 f"{self.model.__name__} item is {size} bytes; DynamoDB's limit is "
-                f"{MAX_ITEM_SIZE} bytes (400 KB) including attribute names",
+                f"{MAX_ITEM_SIZE} bytes (400 KB) including attribute names. Item key: "
+                f"{where}; largest attributes: {largest}. Keep large data elsewhere (e.g. "
+                "S3, storing its location) or split it over several items",
                 size=size,
-                key={p.attr: item.get(p.attr) for p in self.primary_parts},
+                key=key,
             )
         return size
 
@@ -266,23 +280,34 @@ class ItemCodec(Generic[M]):
         key = key or self.spec.primary
         needed = self._key_fields.get(key.name)
         if needed is None:
-            needed = self._key_fields[key.name] = key.fields
-        missing = [f for f in needed if values.get(f) is None]
+            needed = self._key_fields[key.name] = tuple(dict.fromkeys(key.fields))
+        if len(values) != len(needed) or any(f not in values for f in needed):
+            self._check_key_names(key, needed, values)
+        missing = [f for f in needed if values[f] is None]
         if missing:
             raise KeyTemplateError(
-                f"{self.model.__name__}.{key.name}: missing key field(s) {missing} "
+                f"{self.model.__name__}.{key.name}: key field(s) {missing} are None "
                 f"(needs {list(needed)})"
-            )
-        extra = set(values) - set(needed) if len(values) != len(needed) else ()
-        if extra:
-            raise KeyTemplateError(
-                f"{self.model.__name__}.{key.name}: {sorted(extra)} are not key fields "
-                f"(key fields: {list(needed)})"
             )
         coerced = {f: self.coerce(f, values[f]) for f in needed}
         if key.native:
             return {a: self.encode_field(a, coerced[a]) for a in key.attrs}
         return {p.attr: self._part(p, coerced, required=True) for p in self.parts[key.name]}
+
+    def _check_key_names(self, key: KeySpec, needed: tuple[str, ...],
+                         values: Mapping[str, Any]) -> None:
+        """Raise KeyTemplateError naming unknown and missing key fields."""
+        where = f"{self.model.__name__}.{key.name}"
+        unknown = [f for f in values if f not in needed]
+        if unknown:
+            raise KeyTemplateError(
+                f"{where}: unknown key field(s) {unknown}{suggest(unknown, needed)}; "
+                f"the key fields are {list(needed)}"
+            )
+        missing = [f for f in needed if f not in values]
+        raise KeyTemplateError(
+            f"{where}: missing key field(s) {missing} (the key fields are {list(needed)})"
+        )
 
     def key_part(self, key: KeySpec, index: int, values: Mapping[str, Any]) -> AV:
         """One key attribute of ``key`` (0: partition, 1: sort) from coerced values."""
@@ -359,9 +384,12 @@ class ItemCodec(Generic[M]):
             if self.schema_version is not None:
                 values = self._upgraded(item, values)
             # model_validate without its wrapper (the same validator call).
-            return self.model.__pydantic_validator__.validate_python(values)  # type: ignore[no-any-return]
+            obj: M = self.model.__pydantic_validator__.validate_python(values)
         except (InvalidValueError, KeyError, ValueError) as exc:  # incl. ValidationError
             raise self._decode_error(item, exc) from None
+        if self._version_field is not None and RECEIPTS_ATTRIBUTE in item:
+            remember(obj, obj.__dict__[self._version_field], Receipts.read(item))
+        return obj
 
     def decode_partial(self, item: Mapping[str, Any]) -> M:
         """Decode a projected item: fields that were not read are absent, not defaulted.
@@ -424,6 +452,17 @@ class ItemCodec(Generic[M]):
             except InvalidValueError:
                 continue
         return out
+
+
+def suggest(unknown: Sequence[str], valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the first unknown name close to a valid one, else ``""``."""
+    import difflib
+
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(valid), n=1)
+        if close:
+            return f" (did you mean {close[0]!r} for {name!r}?)"
+    return ""
 
 
 def codec_for(model: type[M]) -> ItemCodec[M]:

@@ -91,8 +91,11 @@ class Compiler:
         fields = self.codec.spec.fields
         head = path.elements[0]
         if head not in fields:
+            from dyntable.codec.items import suggest
+
             raise ExpressionError(
-                f"{self.model_name} has no field {head!r} (fields: {sorted(fields)})"
+                f"{self.model_name} has no field {head!r}{suggest([head], fields)} "
+                f"(fields: {sorted(fields)})"
             )
         annotation: Any = fields[head].annotation
         walked = head

@@ -12,12 +12,21 @@ from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition, all_of
 from dyntable.expressions.paths import F, Path, attr, if_not_exists
 from dyntable.expressions.updates import Action
+from dyntable.schema.receipts import (
+    RECEIPTS_ATTRIBUTE,
+    Receipts,
+    entry,
+    new_token,
+    recall,
+    slot,
+)
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
+    from dyntable.schema.table import Table
 
-__all__ = ["Request", "UpdateSpec", "delete_request", "get_request", "put_request",
-           "update_request"]
+__all__ = ["Request", "UpdateSpec", "delete_request", "entity_guard", "get_request",
+           "put_request", "receipts_for_put", "require_table", "update_request"]
 
 M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
@@ -26,24 +35,59 @@ ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW
 
 @dataclass
 class Request:
-    """A compiled request: the operation, its parameters and what the client needs to know.
+    """A compiled request: the operation, its parameters and what is needed to read its answer.
 
-    ``key`` is the item key (wire form) for error context; ``version_checked`` tells the
-    client to raise VersionConflictError on a failed condition; ``new_version`` is the
-    version written (set on the instance after success). ``outcome`` is what the stored
-    item must hold once this write has been applied (attribute -> value, ``None`` for an
-    absent attribute): after a retried request fails its version condition, the client
-    compares it with the stored item to tell "my first attempt was applied" (an ambiguous
-    500) from a real conflict. ``None`` when the outcome cannot be checked.
+    Attributes:
+        operation / params: what is sent.
+        key: the item key (wire form), for error context.
+        model: the model class the request is about (``None`` for raw requests).
+        kind: ``"put"``, ``"update"``, ``"delete"``, ``"get"`` or ``""``.
+        version_checked: the write checks the stored version (optimistic locking).
+        expected_version / new_version: the version expected and the version written.
+        token: the write's receipt token (versioned writes), unique to this write: an
+            ambiguous failure is settled by finding it in the stored item
+            (:mod:`dyntable.operations.outcomes`).
+        receipts: the receipts the item holds once this write is applied (puts).
+        idempotent: resending the request cannot apply it twice (the transport may resend
+            it after an ambiguous failure). False for unconditional updates that add,
+            append or compute from stored values.
+        needs_item: the write requires an existing item (updates).
+        if_absent: the put refuses to replace an existing item.
+        guarded: the request refuses items of other entities (entity condition).
+        receipts_fallback: for an update that sets its receipt slot: the same request
+            setting the whole receipt map, sent when the item has no map yet.
     """
 
     operation: str
     params: dict[str, Any]
     key: dict[str, AV] = field(default_factory=dict)
+    model: type[Any] | None = None
+    kind: str = ""
     version_checked: bool = False
     expected_version: int | None = None
     new_version: int | None = None
-    outcome: dict[str, AV | None] | None = None
+    token: str | None = None
+    receipts: Receipts | None = None
+    idempotent: bool = True
+    needs_item: bool = False
+    if_absent: bool = False
+    guarded: bool = False
+    receipts_fallback: dict[str, Any] | None = None
+
+
+def require_table(model: Any, table: Table) -> None:
+    """Refuse a model that is not a dyntable model of ``table`` (the client's table)."""
+    spec = getattr(model, "__dyntable__", None)
+    if spec is None:
+        raise InvalidRequestError(
+            f"{getattr(model, '__name__', model)!r} is not a dyntable model bound to a table "
+            "(declare it with the class keywords table= and entity=)"
+        )
+    if spec.table is not table:
+        raise InvalidRequestError(
+            f"{model.__name__} is declared on table {spec.table.name!r}; this client is for "
+            f"table {table.name!r}: use a client of {spec.table.name!r} for it"
+        )
 
 
 def _version_condition(codec: ItemCodec[Any], expected: int) -> Condition:
@@ -52,6 +96,15 @@ def _version_condition(codec: ItemCodec[Any], expected: int) -> Condition:
     if expected <= 0:
         return attr(codec.spec.primary.pk_attr).not_exists()
     return F[name] == expected
+
+
+def entity_guard(codec: ItemCodec[Any]) -> Condition:
+    """The stored item, if any, is this model's (or carries no entity attribute)."""
+    entity = attr(codec.entity_attr)
+    return (
+        attr(codec.spec.primary.pk_attr).not_exists() | entity.not_exists()
+        | (entity == codec.entity)
+    )
 
 
 def _finish(
@@ -78,7 +131,11 @@ def put_request(
     return_old: bool = False,
     check_version: bool = True,
 ) -> Request:
-    """PutItem for ``obj``; checks and bumps the version field when the model has one."""
+    """PutItem for ``obj``; checks and bumps the version field when the model has one.
+
+    The put never replaces an item of another entity (entity condition). A versioned put
+    stores a write receipt (:mod:`dyntable.schema.receipts`).
+    """
     if not isinstance(obj, codec.model):
         raise InvalidRequestError(f"expected a {codec.model.__name__}, got {type(obj).__name__}")
     item = codec.encode(obj)
@@ -87,21 +144,35 @@ def put_request(
     conds: list[Condition | None] = [condition]
     if if_absent:
         conds.append(attr(codec.spec.primary.pk_attr).not_exists())
-    req = Request("PutItem", {"TableName": table, "Item": item}, key)
+    req = Request("PutItem", {"TableName": table, "Item": item}, key, codec.model, "put",
+                  guarded=True, if_absent=if_absent)
     vname = codec.spec.version_field
     if vname is not None:
         expected = int(getattr(obj, vname) or 0)
         req.new_version = expected + 1
         item[vname] = {"N": str(expected + 1)}
+        req.token = new_token()
+        req.receipts = receipts_for_put(obj, expected, req.token)
+        item[RECEIPTS_ATTRIBUTE] = req.receipts.to_av()
         if check_version:
             conds.append(_version_condition(codec, expected))
             req.version_checked = True
             req.expected_version = expected
-            req.outcome = dict(item)
+    if not (if_absent or (req.version_checked and req.expected_version == 0)):
+        conds.append(entity_guard(codec))
     _finish(req.params, compiler, all_of(*conds))
     if return_old:
         req.params["ReturnValues"] = "ALL_OLD"
     return req
+
+
+def receipts_for_put(obj: Any, expected: int, token: str) -> Receipts:
+    """The receipts a put of ``obj`` (stored version ``expected``) leaves on the item."""
+    new_version = expected + 1
+    known = recall(obj, expected) if expected > 0 else None
+    if known is None:
+        return Receipts.fresh(new_version, token)
+    return known.after(new_version, token)
 
 
 def get_request(
@@ -122,7 +193,7 @@ def get_request(
             [*project, *(attr(a) for a in key), attr(codec.entity_attr)]
         )
         params.update(compiler.params())
-    return Request("GetItem", params, key)
+    return Request("GetItem", params, key, codec.model, "get")
 
 
 def delete_request(
@@ -136,13 +207,15 @@ def delete_request(
 ) -> Request:
     """DeleteItem; with ``expected_version`` the stored version must match."""
     compiler = Compiler(codec)
-    conds: list[Condition | None] = [condition]
-    req = Request("DeleteItem", {"TableName": table, "Key": key}, key)
+    conds: list[Condition | None] = [condition, entity_guard(codec)]
+    req = Request("DeleteItem", {"TableName": table, "Key": key}, key, codec.model, "delete",
+                  guarded=True)
     if expected_version is not None and codec.spec.version_field:
         conds.append(_version_condition(codec, expected_version)
                      if expected_version > 0 else attr(codec.spec.primary.pk_attr).exists())
         req.version_checked = True
         req.expected_version = expected_version
+        req.needs_item = True
     _finish(req.params, compiler, all_of(*conds))
     if return_old:
         req.params["ReturnValues"] = "ALL_OLD"
@@ -165,22 +238,80 @@ def update_request(
     table: str,
     key_values: Mapping[str, Any],
     spec: UpdateSpec,
+    *,
+    receipt: bool = True,
 ) -> Request:
-    """UpdateItem: the actions, index key rewrites, version bump and condition."""
+    """UpdateItem: the actions, index key rewrites, version bump and condition.
+
+    The item must exist and be this model's. With an expected version the update checks it
+    and sets its write receipt slot; it is idempotent then (the version condition makes a
+    resend fail rather than apply twice). Without one, an update that adds, appends or
+    computes from stored values is not idempotent: the transport does not resend it after
+    an ambiguous failure. ``receipt=False`` leaves the receipt out (transactions, whose
+    token makes them idempotent, and which must not fail on an item without receipts).
+    """
     if not spec.actions:
         raise ExpressionError("an update needs at least one action (set, remove, add...)")
     key = codec.key(key_values)
+    actions, touched, removed, idempotent = _checked_actions(codec, spec.actions)
+    actions += _index_rewrites(codec, touched, removed, spec.known, key_values)
+    entity = attr(codec.entity_attr)
+    conds: list[Condition | None] = [
+        spec.condition, attr(codec.spec.primary.pk_attr).exists(),
+        entity.not_exists() | (entity == codec.entity),
+    ]
+    req = Request("UpdateItem", {"TableName": table, "Key": key}, key, codec.model, "update",
+                  needs_item=True, guarded=True)
+    vname = codec.spec.version_field
+    fallback: list[Action] | None = None
+    if vname is not None:
+        if spec.expected_version is not None:
+            expected = spec.expected_version
+            conds.append(F[vname] == expected if expected > 0 else F[vname].not_exists())
+            req.version_checked = True
+            req.expected_version = expected
+            req.new_version = expected + 1
+            actions.append(Action("SET", F[vname], expected + 1))
+            idempotent = True
+            if receipt:
+                req.token = new_token()
+                fallback = [*actions, Action(
+                    "SET", attr(RECEIPTS_ATTRIBUTE),
+                    Receipts.fresh(expected + 1, req.token).to_av())]
+                actions.append(Action("SET", attr(RECEIPTS_ATTRIBUTE)[slot(expected + 1)],
+                                      {"S": entry(expected + 1, req.token)}))
+        else:
+            actions.append(Action("SET", F[vname], if_not_exists(F[vname], 0) + 1))
+    req.idempotent = idempotent
+    condition = all_of(*conds)
+    compiler = Compiler(codec)
+    req.params["UpdateExpression"] = compiler.update(actions)
+    _finish(req.params, compiler, condition)
+    req.params["ReturnValues"] = spec.return_values
+    if fallback is not None:
+        again = Compiler(codec)
+        params = {"TableName": table, "Key": key, "UpdateExpression": again.update(fallback)}
+        _finish(params, again, condition)
+        params["ReturnValues"] = spec.return_values
+        req.receipts_fallback = params
+    return req
+
+
+def _checked_actions(
+    codec: ItemCodec[Any], given: list[Action]
+) -> tuple[list[Action], dict[str, Any], set[str], bool]:
+    """The actions validated against the model, the top-level fields they set (value, or
+    ``_UNKNOWN`` when computed) and remove, and whether resending them is harmless."""
     model = codec.model.__name__
     primary_fields = set(codec.spec.primary.fields)
     touched: dict[str, Any] = {}
     removed: set[str] = set()
     actions: list[Action] = []
-    checkable = True
-    for a in spec.actions:
-        if a.kind not in ("SET", "REMOVE") or len(a.path.elements) != 1 or (
-            a.kind == "SET" and _is_operand(a.value)
-        ):
-            checkable = False
+    idempotent = True
+    for a in given:
+        if (a.kind == "ADD" and not isinstance(a.value, (set, frozenset))) or (
+                a.kind == "SET" and _is_computed(a.value)):
+            idempotent = False
         name = a.path.field
         if a.path.raw:
             actions.append(a)
@@ -207,41 +338,16 @@ def update_request(
                 touched[name] = _UNKNOWN
         else:
             touched.setdefault(name, _UNKNOWN)
-    actions += _index_rewrites(codec, touched, removed, spec.known, key_values)
-    conds: list[Condition | None] = [spec.condition, attr(codec.spec.primary.pk_attr).exists()]
-    req = Request("UpdateItem", {"TableName": table, "Key": key}, key)
-    vname = codec.spec.version_field
-    if vname is not None:
-        if spec.expected_version is not None:
-            conds.append(F[vname] == spec.expected_version if spec.expected_version > 0
-                         else F[vname].not_exists())
-            req.version_checked = True
-            req.expected_version = spec.expected_version
-            req.new_version = spec.expected_version + 1
-            actions.append(Action("SET", F[vname], spec.expected_version + 1))
-            if checkable:
-                req.outcome = _update_outcome(codec, actions)
-        else:
-            actions.append(Action("SET", F[vname], if_not_exists(F[vname], 0) + 1))
-    compiler = Compiler(codec)
-    req.params["UpdateExpression"] = compiler.update(actions)
-    _finish(req.params, compiler, all_of(*conds))
-    req.params["ReturnValues"] = spec.return_values
-    return req
+    return actions, touched, removed, idempotent
 
 
-def _update_outcome(codec: ItemCodec[Any], actions: list[Action]) -> dict[str, AV | None]:
-    """Attribute values an update of plain SET / REMOVE actions leaves on the item."""
-    out: dict[str, AV | None] = {}
-    for a in actions:
-        name = a.path.field
-        if a.kind == "REMOVE":
-            out[name] = None
-        elif a.path.raw:
-            out[name] = a.value if isinstance(a.value, dict) else None
-        else:
-            out[name] = codec.encode_field(name, a.value)
-    return out
+def _is_computed(value: Any) -> bool:
+    """True for a SET value computed from stored values (``F.n + 1``, ``list_append``)."""
+    from dyntable.expressions.paths import IfNotExists, ListAppend, Minus, Plus
+
+    if isinstance(value, IfNotExists):
+        return _is_computed(value.default)
+    return isinstance(value, (Plus, Minus, ListAppend))
 
 
 def _validated(codec: ItemCodec[Any], action: Action) -> Action:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dyntable.codec.items import codec_for
+from dyntable.codec.items import codec_for, suggest
 from dyntable.errors import InvalidRequestError, KeyTemplateError
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.paths import attr
@@ -52,11 +52,12 @@ class Query(_Read[M]):
         spec = key.spec
         self._pk_values = {f: v for f, v in fields.items() if f in spec.pk_fields}
         sk_given = {f: v for f, v in fields.items() if f not in spec.pk_fields}
-        unknown = set(sk_given) - set(spec.sk_fields)
+        unknown = [f for f in sk_given if f not in spec.sk_fields]
         if unknown:
             raise KeyTemplateError(
-                f"{codec.model.__name__}.{spec.name}: {sorted(unknown)} are not fields of this "
-                f"key (partition: {list(spec.pk_fields)}, sort: {list(spec.sk_fields)})"
+                f"{codec.model.__name__}.{spec.name}: {unknown} are not fields of this key"
+                f"{suggest(unknown, spec.fields)} (partition: {list(spec.pk_fields)}, sort: "
+                f"{list(spec.sk_fields)})"
             )
         missing = [f for f in spec.pk_fields if fields.get(f) is None]
         if missing:
@@ -86,6 +87,13 @@ class Query(_Read[M]):
                 f"sort key built from fields; {template.source!r} in "
                 f"{spec.sk_attrs[0]!r} ({self._codec.spec.table.attribute_type(spec.sk_attrs[0])}"
                 ") is not one"
+            )
+        unknown = [f for f in values if f not in template.fields]
+        if unknown:
+            raise KeyTemplateError(
+                f"{self._where()}: {unknown} are not sort key fields"
+                f"{suggest(unknown, template.fields)}; the sort key fields are "
+                f"{list(template.fields)} ({template.source!r})"
             )
         order = [f for f in template.fields if f in values]
         coerced: dict[str, Any] = {}

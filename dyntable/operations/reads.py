@@ -19,12 +19,14 @@ from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition, all_of
 from dyntable.expressions.paths import F, Path, attr
 from dyntable.operations.cursors import decode_cursor, encode_cursor, fingerprint
+from dyntable.operations.items import require_table
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec
+    from dyntable.schema.table import Table
 
 __all__ = ["Page", "Reader", "Scan"]
 
@@ -35,6 +37,7 @@ AV = dict[str, Any]
 class Reader(Protocol):
     """What a read builder needs from the client."""
 
+    table: Table
     table_name: str
     cursor_secret: bytes
     hide_expired: bool
@@ -67,6 +70,7 @@ class _Read(Generic[M]):
     operation = "Query"
 
     def __init__(self, reader: Reader, codec: ItemCodec[M], key: KeySpec | None) -> None:
+        require_table(codec.model, reader.table)
         self._reader = reader
         self._codec = codec
         self._key = key

@@ -30,9 +30,12 @@ from dyntable.errors import (
     DecodeError,
     DyntableError,
     InvalidRequestError,
+    OutcomeUnknownError,
+    ServiceError,
     TransactionCanceledError,
     TransactionLimitError,
     TransactionVersionConflictError,
+    TransportError,
 )
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition
@@ -120,7 +123,7 @@ class TxUpdate(UpdateActions, Generic[M]):
 
     def request(self, table_name: str) -> ops.Request:
         """The compiled UpdateItem request."""
-        return ops.update_request(self._codec, table_name, self._key, self.spec)
+        return ops.update_request(self._codec, table_name, self._key, self.spec, receipt=False)
 
 
 class Transaction:
@@ -163,6 +166,7 @@ class Transaction:
     def _add(self, action: _TxAction) -> None:
         if self._done:
             raise InvalidRequestError("this transaction was already committed")
+        ops.require_table(action.model, self._client.table)
         name = action.model.__name__
         if len(self._actions) >= MAX_ACTIONS:
             raise TransactionLimitError(
@@ -287,12 +291,26 @@ class Transaction:
             drive(self._client.send, flow)
         except TransactionCanceledError as exc:
             raise _explain(exc, self._actions, self._client.table_name) from None
+        except (ServiceError, TransportError) as exc:
+            if exc.maybe_applied:
+                raise self._unknown(exc) from exc
+            raise
         for a in self._actions:
             if a.kind == "Put" and a.new_version is not None and a.target is not None:
                 a.target.__dict__[a.model.__dyntable__.version_field or ""] = a.new_version
 
     def _count(self) -> None:
         self.attempts += 1
+
+    def _unknown(self, exc: DyntableError) -> OutcomeUnknownError:
+        table = self._client.table_name
+        return OutcomeUnknownError(
+            f"TransactWriteItems on {table}: the transaction's outcome is unknown "
+            f"({type(exc).__name__}: {exc}). It was applied entirely or not at all; "
+            f"committing the same actions again with token={self.token!r} within 10 "
+            "minutes is safe (DynamoDB applies one token at most once).",
+            operation="TransactWriteItems", table=table,
+        )
 
     def __enter__(self) -> Transaction:
         return self
@@ -310,8 +328,14 @@ def commit_flow(
     backoff: Backoff,
     attempts: Callable[[], None] | None = None,
 ) -> Flow[dict[str, Any]]:
-    """Send a transaction, retrying (same params, so same token) what may succeed later."""
+    """Send a transaction, retrying (same params, so same token) what may succeed later.
+
+    A cancellation is definitive: with the same token, DynamoDB answers a retry of a
+    transaction that was applied with success. Any other error finally raised has
+    ``maybe_applied`` set when some attempt may have applied the transaction.
+    """
     retry = 0
+    ambiguous = False
     while True:
         if attempts is not None:
             attempts()
@@ -322,8 +346,11 @@ def commit_flow(
             if not exc.retryable_conflict or retry >= max_retries:
                 raise
         except DyntableError as exc:
+            ambiguous = ambiguous or bool(getattr(exc, "maybe_applied", False))
             code = getattr(exc, "code", "")
             if not (exc.retryable or code in _RETRY_CODES) or retry >= max_retries:
+                if ambiguous and isinstance(exc, (ServiceError, TransportError)):
+                    exc.maybe_applied = True
                 raise
         yield Wait(backoff.delay(retry))
         retry += 1
@@ -364,8 +391,14 @@ def _explain(exc: TransactionCanceledError, actions: list[_TxAction], table: str
         if a is None:
             reasons.append(r)
             continue
+        message = r.message
+        stored_entity = entity_of(r.item, entity_attr) if r.item else None
+        mine = a.model.__dyntable__.entity
+        if r.code == "ConditionalCheckFailed" and stored_entity not in (None, mine):
+            message = (f"the key holds an item of entity {stored_entity!r}, not {mine!r}; "
+                       "dyntable does not overwrite or delete another entity's item")
         full = CancellationReason(
-            r.index, r.code, r.message, a.kind, a.model.__name__, a.key, r.item,
+            r.index, r.code, message, a.kind, a.model.__name__, a.key, r.item,
             _current(a.model, r.item, entity_attr),
         )
         reasons.append(full)
@@ -398,7 +431,7 @@ def transact_get(
     ``keys`` are model instances or ``(Model, {field: value})`` pairs; the result has one
     entry per key, in order (``None``: no item). Repeated keys are read once.
     """
-    wanted = [get_key(k) for k in keys]
+    wanted = [get_key(k, client.table) for k in keys]
     distinct = list({k.digest: k for k in wanted}.values())
     if len(distinct) > MAX_ACTIONS:
         raise TransactionLimitError(

@@ -6,6 +6,7 @@ import typing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import Self
 
 from dyntable.errors import DeclarationError
 from dyntable.schema.keys import Key
@@ -36,7 +37,43 @@ TTL = _Marker("TTL")
 _NUMERIC = (int, float)
 
 
-class Model(BaseModel):
+if TYPE_CHECKING:
+    # Type checkers see pydantic's own metaclass (its dataclass_transform types __init__).
+    from pydantic._internal._model_construction import ModelMetaclass as _ModelMeta
+else:
+
+    class _ModelMeta(type(BaseModel)):
+        """pydantic's metaclass with one change: an unknown class attribute names what exists.
+
+        Python looks a missing class attribute up on the metaclass only, and pydantic offers
+        no hook there, so this is the one method added; everything else is pydantic's. It
+        runs only after normal lookup failed: attribute access is as fast as before.
+        """
+
+        def __getattr__(cls, item: str) -> Any:
+            try:
+                return super().__getattr__(item)  # pydantic's private attributes
+            except AttributeError:
+                if item.startswith("__") or "__dyntable__" not in cls.__dict__:
+                    raise  # internal probes (hasattr) stay cheap
+                raise AttributeError(_unknown_attribute(cls, item), name=item, obj=cls) \
+                    from None
+
+
+def _unknown_attribute(cls: type[Model], item: str) -> str:
+    import difflib
+
+    spec = cls.__dyntable__
+    keys, fields = list(spec.keys), list(spec.fields)
+    close = difflib.get_close_matches(item, keys + fields, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"{cls.__name__} has no attribute {item!r}{hint}; its keys: {', '.join(keys)}; "
+        f"its fields: {', '.join(fields)}"
+    )
+
+
+class Model(BaseModel, metaclass=_ModelMeta):
     """Base class of dyntable entities.
 
     Declare with class keywords::
@@ -52,12 +89,28 @@ class Model(BaseModel):
     # Model's own validator is built when the first model is declared, not at import: so
     # importing dyntable does not load pydantic's plugin registry (installed entry points).
     # Subclasses are built at class creation as usual (the config is replaced below).
-    model_config = ConfigDict(ignored_types=(Key,), defer_build=True)
+    # Unknown keyword arguments are refused (a typo is an error, not a dropped value);
+    # a model may set its own ``extra`` in its ``model_config``.
+    model_config = ConfigDict(ignored_types=(Key,), defer_build=True, extra="forbid")
     __dyntable__: ClassVar[ModelSpec]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Class keywords (table=, entity=) are read in __pydantic_init_subclass__.
         super().__init_subclass__()
+
+    # Copies (``model_copy``, ``copy.copy``, ``copy.deepcopy``) keep the write receipts
+    # remembered for the original (see dyntable.schema.receipts), so a put of a copy does
+    # not drop the receipts other writers rely on.
+
+    def __copy__(self) -> Self:
+        copied = super().__copy__()
+        _carry_receipts(self, copied)
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        copied = super().__deepcopy__(memo)
+        _carry_receipts(self, copied)
+        return copied
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -93,7 +146,21 @@ class Model(BaseModel):
         table.register(cls, entity)
 
 
-Model.model_config = ConfigDict(ignored_types=(Key,))
+def _carry_receipts(original: Model, copied: Model) -> None:
+    spec = getattr(type(original), "__dyntable__", None)
+    name = spec.version_field if spec is not None else None
+    if name is None:
+        return
+    from dyntable.schema.receipts import recall, remember
+
+    version = original.__dict__.get(name)
+    if isinstance(version, int):
+        known = recall(original, version)
+        if known is not None:
+            remember(copied, version, known)
+
+
+Model.model_config = ConfigDict(ignored_types=(Key,), extra="forbid")
 
 
 def _markers(annotation: Any, metadata: list[Any]) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from dyntable.errors import DeclarationError, KeyTemplateError
 
@@ -28,6 +29,15 @@ class Template:
     literals: tuple[str, ...]
     fields: tuple[str, ...]
     specs: tuple[str, ...]
+
+    @cached_property
+    def separators(self) -> str:
+        """The separator characters of the template: every character of its literal text
+        that is not a letter or digit (``"#"`` for ``"ORDER#{day}#{id}"``). No field value
+        may contain one, so a key of this template can never be read as another key of
+        this template or of another template built the same way."""
+        seen = dict.fromkeys(c for lit in self.literals for c in lit if not c.isalnum())
+        return "".join(seen)
 
     @classmethod
     def parse(cls, source: str) -> Template:
@@ -74,16 +84,31 @@ class Template:
         return self.literals[index + 1]
 
     def check_part(self, index: int, text: str) -> None:
-        """Refuse a field value that is empty or contains the separator following it."""
+        """Refuse a field value that is empty or contains a separator of the template.
+
+        Every field is checked, the last one too: ``"USER#{user_id}"`` with
+        ``user_id="u1#ROLE#admin"`` would otherwise address another entity's item keyed
+        ``"USER#{user_id}#ROLE#{role}"``.
+        """
         name = self.fields[index]
         if text == "":
             raise KeyTemplateError(f"key field {name!r} is empty in template {self.source!r}")
-        sep = self.literals[index + 1]
-        # The value must not contain the separator, nor end with a part of it: the first
-        # occurrence of the separator after the value must be the template's own.
-        if sep and index + 1 < len(self.fields) and (text + sep).find(sep) != len(text):
+        for sep in self.separators:
+            if sep in text:
+                raise KeyTemplateError(
+                    f"value of key field {name!r} contains {sep!r}, a separator of key "
+                    f"template {self.source!r}: {text!r} could address another item's key. "
+                    "Key values may not contain the template's separators; use a value "
+                    "without it, or declare the template with a separator the values never "
+                    "contain"
+                )
+        literal = self.literals[index + 1]
+        # The value must not contain the literal that follows it, nor end with a part of
+        # it: the first occurrence of that literal after the value must be the template's.
+        if literal and index + 1 < len(self.fields) and (
+                (text + literal).find(literal) != len(text)):
             raise KeyTemplateError(
-                f"value of key field {name!r} contains the separator {sep!r} of template "
+                f"value of key field {name!r} contains the separator {literal!r} of template "
                 f"{self.source!r}: {text!r} would make the key ambiguous"
             )
 

@@ -86,7 +86,8 @@ class FaultyTransport:
         kinds: the fault kinds to use (see :data:`KINDS`); each call draws one that
             applies to its operation.
 
-    ``injected`` counts faults per kind; ``calls`` counts calls.
+    ``injected`` counts faults per kind; ``calls`` counts calls. Operations other than item
+    reads and writes (table operations, DynamoDB Streams calls) pass through unchanged.
     """
 
     def __init__(
@@ -138,8 +139,10 @@ class FaultyTransport:
         if kind == "partial":
             return self._partial(operation, params)
         self.inner.send(operation, params)
-        raise InternalServerError("injected 500 after the request was applied",
+        err = InternalServerError("injected 500 after the request was applied",
                                   code="InternalServerError", operation=operation, status=500)
+        err.maybe_applied = True
+        raise err
 
     def _partial(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         if operation == "BatchWriteItem":

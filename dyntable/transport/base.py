@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -24,6 +25,8 @@ __all__ = [
     "Hook",
     "Transport",
     "TransportBase",
+    "not_idempotent",
+    "resend_allowed",
 ]
 
 Params = dict[str, Any]
@@ -63,6 +66,38 @@ TABLE_OPERATIONS = frozenset(
 )
 
 
+# -- ambiguous failures -------------------------------------------------------------------
+#
+# A failed attempt "may have been applied" when the request was sent in full and then got a
+# 5xx, no answer (timeout, dropped connection) or a corrupt success. Transports that retry
+# by themselves follow two rules:
+#
+# * such an attempt is resent only while :func:`resend_allowed` is true (the caller runs a
+#   write that could apply twice inside :func:`not_idempotent`);
+# * the error finally raised has ``maybe_applied = True`` when any attempt of the call may
+#   have been applied (also when the last attempt failed otherwise, e.g. its condition).
+#
+# The option travels in a context variable, so wrapping transports (cache, routing,
+# metering, fault injection, your own) pass it on without knowing about it.
+
+_RESEND: ContextVar[bool] = ContextVar("dyntable_resend_ambiguous", default=True)
+
+
+def resend_allowed() -> bool:
+    """May the call being sent be resent after an attempt that may have been applied?"""
+    return _RESEND.get()
+
+
+@contextmanager
+def not_idempotent() -> Iterator[None]:
+    """Calls sent inside this block are not resent after an ambiguous failure."""
+    token = _RESEND.set(False)
+    try:
+        yield
+    finally:
+        _RESEND.reset(token)
+
+
 @dataclass
 class CallEvent:
     """What a transport reports after each call (for logging and metrics hooks).
@@ -91,7 +126,11 @@ Hook = Callable[[CallEvent], None]
 
 @runtime_checkable
 class Transport(Protocol):
-    """Sends one DynamoDB low-level call. Implementations must be thread-safe."""
+    """Sends one DynamoDB low-level call. Implementations must be thread-safe.
+
+    A transport that retries by itself honours :func:`resend_allowed` and marks errors
+    ``maybe_applied`` (see the rules above :func:`resend_allowed`).
+    """
 
     def send(self, operation: str, params: Params) -> Response:
         """Send ``operation`` (e.g. ``"PutItem"``) with ``params``; return the response."""

@@ -10,6 +10,17 @@ calls the transport reads the body with ``json.loads`` instead, through botocore
 calls keep botocore's parser. Binary values (``B`` / ``BS``) become bytes as botocore makes
 them, so keys and items can be sent back through boto3 unchanged; bodies without binary
 values skip that step.
+
+DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``,
+``ListStreams``) go to a ``dynamodbstreams`` client made on first use from the same
+session (or, for a client passed in, its credentials), region and botocore ``Config``
+(retries, timeouts, pool size), at the DynamoDB client's endpoint when that is not an AWS
+regional one (DynamoDB Local serves both APIs on one port), else at the Streams endpoint
+botocore resolves.
+
+Timeouts: botocore has no total request timeout. ``read_timeout`` applies to each socket
+read, so a server that trickles bytes can hold a call indefinitely; use
+:class:`~dyntable.transport.http.HttpTransport` (``request_timeout``) where that matters.
 """
 
 from __future__ import annotations
@@ -21,8 +32,11 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
-from dyntable.errors import TransportError, service_error
+from dyntable.errors import ServiceError, TransportError, service_error
 from dyntable.transport.base import Params, Response, TransportBase
+from dyntable.transport.boto3_outcomes import CallState, Stopped, observe
+from dyntable.transport.boto3_outcomes import state as call_state
+from dyntable.transport.jsonproto import STREAM_OPERATIONS, streams_endpoint
 
 if TYPE_CHECKING:
     import boto3
@@ -134,7 +148,8 @@ class Boto3Transport(TransportBase):
         endpoint_url: e.g. ``http://localhost:8000`` for DynamoDB Local.
         region: AWS region (default: the usual boto3 chain).
         retry: botocore retry settings (default: standard mode, 4 attempts).
-        connect_timeout / read_timeout: seconds.
+        connect_timeout / read_timeout: seconds to connect, and to wait for each socket read
+            (botocore has no limit on a call as a whole; see the module doc).
         max_pool_connections: HTTP connection pool size (raise it for threaded bulk loads).
         validate_params: botocore parameter validation; off by default because
             dyntable builds and checks every request itself.
@@ -143,6 +158,8 @@ class Boto3Transport(TransportBase):
             botocore's parser (same result, several times faster on large pages; see the
             module doc). Applies to the client the transport creates; a ``client`` passed
             in is used as is.
+        streams_endpoint_url: where DynamoDB Streams calls go (default: see the module
+            doc). Set it for a Streams VPC endpoint.
 
     The client is created when the transport is, never per call: in Lambda, create the
     transport (or ``table.connect()``) at module level, outside the handler.
@@ -164,11 +181,16 @@ class Boto3Transport(TransportBase):
         validate_params: bool = False,
         hooks: list[Any] | None = None,
         fast_parse: bool = True,
+        streams_endpoint_url: str | None = None,
     ) -> None:
         super().__init__(hooks)
         self.retry = retry or RetryConfig()
         self.fast_parse = False
+        self.streams_endpoint_url = streams_endpoint_url
+        self._session: Any = None
+        self._streams: Any = None
         if client is None:
+            self._session = session
             client = self._make_client(
                 session,
                 endpoint_url,
@@ -182,6 +204,7 @@ class Boto3Transport(TransportBase):
                 enable_fast_parse(client)
                 self.fast_parse = True
         self.client = client
+        observe(client)
         self._lock = threading.Lock()
         self._bound: dict[str, Any] = {}
         from botocore.exceptions import BotoCoreError, ClientError
@@ -210,7 +233,7 @@ class Boto3Transport(TransportBase):
             parameter_validation=validate_params,
             tcp_keepalive=True,
         )
-        session = session or boto3.session.Session()
+        session = self._session = session or boto3.session.Session()
         if region is None and session.region_name is None:
             region = "us-east-1" if endpoint_url else None
         return session.client(
@@ -220,37 +243,121 @@ class Boto3Transport(TransportBase):
     def _method(self, operation: str) -> Any:
         method = self._bound.get(operation)
         if method is None:
-            method = getattr(self.client, _method_name(operation))
+            client = self.streams_client if operation in STREAM_OPERATIONS else self.client
+            method = getattr(client, _method_name(operation))
             self._bound[operation] = method
         return method
 
+    @property
+    def streams_client(self) -> Any:
+        """The ``dynamodbstreams`` client for DynamoDB Streams calls (made on first use)."""
+        if self._streams is None:
+            with self._lock:
+                if self._streams is None:
+                    self._streams = self._make_streams_client()
+        return self._streams
+
+    def _make_streams_client(self) -> Any:
+        meta = self.client.meta
+        region = meta.region_name
+        endpoint = self.streams_endpoint_url
+        if endpoint is None and meta.endpoint_url:
+            # A regional AWS DynamoDB host: botocore resolves the Streams host itself.
+            custom = streams_endpoint(meta.endpoint_url, region) == meta.endpoint_url
+            endpoint = meta.endpoint_url if custom else None
+        options = {"region_name": region, "endpoint_url": endpoint, "config": meta.config}
+        if self._session is not None:
+            return self._session.client("dynamodbstreams", **options)
+        return _session_like(self.client).create_client("dynamodbstreams", **options)
+
     def send(self, operation: str, params: Params) -> Response:
-        """Send one call; botocore's retry handler retries throttling and 5xx."""
+        """Send one call; botocore's retry handler retries throttling and 5xx.
+
+        A write attempt that may have been applied is resent only when
+        :func:`~dyntable.transport.base.resend_allowed`; errors carry ``maybe_applied``
+        (see :mod:`dyntable.transport.boto3_outcomes`).
+        """
         method = self._method(operation)
         with self.timed(operation, params) as event:
+            call = CallState()
+            token = call_state.set(call)
             try:
                 response: Response = method(**params)
             except self._client_error as exc:
-                err = exc.response.get("Error", {})
                 meta = exc.response.get("ResponseMetadata", {})
                 event.attempts = int(meta.get("RetryAttempts", 0)) + 1
-                raise service_error(
-                    str(err.get("Code", "")),
-                    str(err.get("Message", "")),
-                    operation=operation,
-                    status=meta.get("HTTPStatusCode"),
-                    response=exc.response,
-                ) from None
+                raise self._service_error(operation, dict(exc.response), call.ambiguous) from None
+            except Stopped as stop:
+                raise self._stopped(operation, stop) from stop.exception
             except self._botocore_error as exc:
-                raise TransportError(f"{operation}: {exc}") from exc
+                err = TransportError(f"{operation}: {exc}")
+                err.maybe_applied = call.ambiguous
+                raise err from exc
+            finally:
+                call_state.reset(token)
             ok_meta: Any = response.get("ResponseMetadata")
             if ok_meta:
                 event.attempts = int(ok_meta.get("RetryAttempts", 0)) + 1
             event.consumed_capacity = response.get("ConsumedCapacity")
             return response
 
+    @staticmethod
+    def _service_error(operation: str, response: dict[str, Any], ambiguous: bool
+                       ) -> ServiceError:
+        err = response.get("Error", {})
+        meta = response.get("ResponseMetadata", {})
+        mapped = service_error(
+            str(err.get("Code", "")),
+            str(err.get("Message", "")),
+            operation=operation,
+            status=meta.get("HTTPStatusCode"),
+            response=response,
+        )
+        mapped.maybe_applied = ambiguous
+        return mapped
+
+    def _stopped(self, operation: str, stop: Stopped) -> ServiceError | TransportError:
+        """The error for an ambiguous attempt that was not resent (it may have applied)."""
+        err: ServiceError | TransportError
+        if stop.exception is not None:
+            err = TransportError(f"{operation}: {stop.exception}")
+        else:
+            http_response, parsed = stop.response
+            parsed = dict(parsed or {})
+            parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = \
+                http_response.status_code
+            if "Error" not in parsed:  # a success whose body failed its CRC32
+                err = TransportError(f"{operation}: response CRC32 mismatch")
+            else:
+                err = self._service_error(operation, parsed, True)
+        err.maybe_applied = True
+        return err
+
     def close(self) -> None:
-        """Close the client's connection pool."""
-        close = getattr(self.client, "close", None)
-        if close is not None:
-            close()
+        """Close the clients' connection pools."""
+        for client in (self.client, self._streams):
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+
+
+def _session_like(client: Any) -> Any:
+    """A botocore session that signs with ``client``'s credentials (refreshable ones stay
+    refreshable), or with the default chain when they cannot be read."""
+    import botocore.session
+    from botocore.credentials import CredentialProvider
+
+    session = botocore.session.Session()
+    getter = getattr(client, "_get_credentials", None)  # botocore has no public accessor
+    credentials = getter() if callable(getter) else None
+    if credentials is not None:
+
+        class _SameAsClient(CredentialProvider):
+            METHOD = "dyntable-dynamodb-client"
+
+            def load(self) -> Any:
+                return credentials
+
+        resolver = session.get_component("credential_provider")
+        resolver.insert_before("env", _SameAsClient())
+    return session

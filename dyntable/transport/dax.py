@@ -7,9 +7,9 @@ What DAX does and does not do, and how dyntable deals with it:
 
 * DAX serves GetItem, PutItem, UpdateItem, DeleteItem, Query, Scan, BatchGetItem,
   BatchWriteItem, TransactGetItems and TransactWriteItems. Everything else (CreateTable,
-  DescribeTable, UpdateTimeToLive, PartiQL...) goes to the ``fallback`` DynamoDB
-  transport; without one, such a call raises :class:`~dyntable.errors.InvalidRequestError`
-  before anything is sent.
+  DescribeTable, UpdateTimeToLive, PartiQL, and the DynamoDB Streams calls, which DAX does
+  not serve either) goes to the ``fallback`` DynamoDB transport; without one, such a call
+  raises :class:`~dyntable.errors.InvalidRequestError` before anything is sent.
 * Strongly consistent reads (``ConsistentRead=True``) and TransactGetItems are passed
   through DAX to DynamoDB by DAX itself: correct, but not cached, and they cost what they
   cost on DynamoDB plus the DAX hop.
@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from dyntable.errors import (
+    ConditionalCheckFailedError,
     DyntableError,
     InvalidRequestError,
     TransportError,
@@ -82,7 +83,10 @@ def map_dax_error(operation: str, exc: BaseException) -> DyntableError:
     """The dyntable error for an exception raised by the DAX client."""
     code = _error_code(exc)
     if code in _CONNECTION_CODES or isinstance(exc, (OSError, TimeoutError)):
-        return TransportError(f"{operation} via DAX: {code or type(exc).__name__}: {exc}")
+        err = TransportError(f"{operation} via DAX: {code or type(exc).__name__}: {exc}")
+        # The DAX client retries by itself and does not say whether a request was sent.
+        err.maybe_applied = True
+        return err
     response = getattr(exc, "response", None)
     if not isinstance(response, dict) or not code:
         if type(exc).__name__ == "ParamValidationError":
@@ -95,13 +99,18 @@ def map_dax_error(operation: str, exc: BaseException) -> DyntableError:
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
     status = meta.get("HTTPStatusCode") or getattr(exc, "http_status", None)
-    return service_error(
+    mapped = service_error(
         DAX_ERROR_CODES.get(code, code),
         str(error.get("Message", "")),
         operation=operation,
         status=status if isinstance(status, int) else None,
         response=response,
     )
+    if isinstance(mapped, ConditionalCheckFailedError) and "Item" not in response:
+        mapped.item_returned = False
+    if isinstance(status, int) and status >= 500:
+        mapped.maybe_applied = True  # the DAX client's own retries may have applied it
+    return mapped
 
 
 class DaxTransport(TransportBase):
@@ -111,7 +120,8 @@ class DaxTransport(TransportBase):
         endpoint_url: the cluster endpoint, ``dax://...`` (or ``daxs://...`` for TLS).
         region: the cluster's region.
         fallback: a DynamoDB transport (e.g. ``Boto3Transport``) for the operations DAX
-            does not serve; required for ``create_table`` / ``describe_table``...
+            does not serve; required for ``create_table`` / ``describe_table``... and for
+            reading the table's stream (``StreamConsumer``).
         client: an existing ``AmazonDaxClient`` (or an object with its methods), used as
             is; ``endpoint_url`` and ``region`` are then only informative.
         hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call.
@@ -169,7 +179,8 @@ class DaxTransport(TransportBase):
         if self.fallback is None:
             raise InvalidRequestError(
                 f"DAX does not serve {operation}: create the DaxTransport with "
-                "fallback=Boto3Transport(...) (a DynamoDB transport) for table operations"
+                "fallback=Boto3Transport(...) (a DynamoDB transport) for table operations "
+                "and DynamoDB Streams"
             )
         return self.fallback
 

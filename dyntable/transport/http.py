@@ -15,6 +15,18 @@ there), :mod:`~dyntable.transport.wire` (HTTP/1.1 and the connection pool) and
 CRC32 on a success that cannot be retried any more raises
 :class:`~dyntable.errors.TransportError` (botocore would return the body).
 
+DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``,
+``ListStreams``) go through the same transport, with the same credentials, region, retries
+and hooks, to the Streams endpoint that goes with the DynamoDB one (see
+:func:`~dyntable.transport.jsonproto.streams_endpoint`; DynamoDB Local serves both on one
+port), over a second connection pool when that is another host.
+
+Timeouts: ``connect_timeout`` bounds connecting, ``read_timeout`` each socket read, and
+``request_timeout`` one attempt as a whole (connect, send, and reading the response to its
+last byte), so a server that trickles bytes cannot hold a call forever. An attempt that
+runs out of either time fails like a read timeout: it is retried (it may have been applied),
+and the last one raises :class:`~dyntable.errors.TransportError`.
+
 HTTP proxies are not supported (use the boto3 transport behind a proxy).
 """
 
@@ -25,17 +37,20 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from dyntable.errors import ConfigurationError, InvalidRequestError, TransportError
-from dyntable.transport.base import Hook, Params, Response, TransportBase
+from dyntable.errors import InvalidRequestError, ServiceError, TransportError
+from dyntable.transport.base import Hook, Params, Response, TransportBase, resend_allowed
 from dyntable.transport.credentials import (
     Endpoint,
     configured_endpoint_url,
     credentials_provider,
+    missing_credentials_error,
     resolve_endpoint,
     resolve_region,
 )
 from dyntable.transport.jsonproto import (
     CONTENT_TYPE,
+    STREAM_OPERATIONS,
+    STREAMS_TARGET_PREFIX,
     TARGET_PREFIX,
     crc_ok,
     decode_response,
@@ -43,6 +58,7 @@ from dyntable.transport.jsonproto import (
     error_from,
     parse_error,
     response_metadata,
+    streams_endpoint,
 )
 from dyntable.transport.retries import (
     NO_RETRY_INCREMENT,
@@ -53,17 +69,45 @@ from dyntable.transport.retries import (
     retry_cost,
 )
 from dyntable.transport.sigv4 import JsonSigner, SigningCredentials
-from dyntable.transport.wire import Pool
+from dyntable.transport.wire import Pool, RequestTimeoutError
 
 __all__ = ["HttpTransport"]
 
 _USER_AGENT = "dyntable-http/0.1"
 
 
+class _Route:
+    """One endpoint: its connection pool, signer and the fixed start of every request head."""
+
+    __slots__ = ("pool", "prefix", "signer", "url")
+
+    def __init__(
+        self, url: str, region: str, connect_timeout: float, read_timeout: float, size: int
+    ) -> None:
+        endpoint = Endpoint(url)
+        self.url = url
+        self.signer = JsonSigner(endpoint.host_header, region)
+        self.pool = Pool(endpoint, connect_timeout, read_timeout, size)
+        self.prefix = (
+            f"POST / HTTP/1.1\r\nHost: {endpoint.host_header}\r\nUser-Agent: {_USER_AGENT}\r\n"
+            f"Accept-Encoding: identity\r\nContent-Type: {CONTENT_TYPE}\r\nX-Amz-Target: "
+        )
+
+
+class _Target:
+    """An operation's ``X-Amz-Target`` value and the endpoint it is sent to."""
+
+    __slots__ = ("name", "route")
+
+    def __init__(self, name: str, route: _Route) -> None:
+        self.name = name
+        self.route = route
+
+
 class _Attempt:
     """What one attempt produced: an answer (status, headers, body) or a socket error."""
 
-    __slots__ = ("_parsed", "body", "error", "headers", "status")
+    __slots__ = ("_parsed", "body", "error", "headers", "sent", "status")
 
     def __init__(
         self,
@@ -71,12 +115,22 @@ class _Attempt:
         headers: dict[str, str] | None = None,
         body: bytes | bytearray = b"",
         error: OSError | None = None,
+        sent: bool = True,
     ) -> None:
         self.status = status
         self.headers = headers if headers is not None else {}
         self.body = body
         self.error = error
+        self.sent = sent
         self._parsed: tuple[str, str, dict[str, Any]] | None = None
+
+    @property
+    def maybe_applied(self) -> bool:
+        """This failed attempt may have been applied by DynamoDB: the request was sent in
+        full and then got a 5xx, no answer, or a 2xx whose body failed its CRC32."""
+        if self.error is not None:
+            return self.sent
+        return self.status >= 500 or self.status < 300
 
     @property
     def ok(self) -> bool:
@@ -112,17 +166,25 @@ class HttpTransport(TransportBase):
             credentials (refreshable ones are re-read per request) or a callable.
         max_attempts: total attempts per call, first one included (DynamoDB default 4).
         retry_mode: only ``"standard"`` (botocore's semantics).
-        connect_timeout / read_timeout: seconds.
+        connect_timeout / read_timeout: seconds to connect, and to wait for each read.
+        request_timeout: seconds one attempt may take in all (connect, send, read the
+            whole response); ``None`` for no limit. A timed-out attempt is retried like a
+            read timeout. Retries and their backoff are not counted in it.
         max_pool_connections: idle keep-alive connections kept for reuse (under load more
             may be open at once; the extras are closed after use, as in botocore's pool).
+            Per endpoint: Streams calls to another host have a pool of their own.
         hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call.
         use_fips / use_dualstack: FIPS / dual-stack endpoint (default: the
             ``AWS_USE_FIPS_ENDPOINT`` / ``AWS_USE_DUALSTACK_ENDPOINT`` variables).
+        streams_endpoint_url: where DynamoDB Streams calls go (default: the Streams host
+            that goes with the DynamoDB endpoint, e.g. ``streams.dynamodb.<region>...``,
+            or the endpoint itself when it is not an AWS regional one, as for DynamoDB
+            Local). Set it for a Streams VPC endpoint.
         sleep: called with each backoff delay (tests inject a fake).
         rand: returns a float in [0, 1) for the backoff jitter (tests inject a fake).
 
     Raises:
-        ValueError: bad retry settings, no region, or an unusable endpoint.
+        ValueError: bad retry or timeout settings, no region, or an unusable endpoint.
 
     Thread-safe; create one per process (in Lambda, at module level) and reuse it.
     """
@@ -139,10 +201,12 @@ class HttpTransport(TransportBase):
         retry_mode: str = "standard",
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        request_timeout: float | None = 120.0,
         max_pool_connections: int = 10,
         hooks: list[Hook] | None = None,
         use_fips: bool | None = None,
         use_dualstack: bool | None = None,
+        streams_endpoint_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] | None = None,
     ) -> None:
@@ -154,36 +218,49 @@ class HttpTransport(TransportBase):
             )
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if request_timeout is not None and not request_timeout > 0:
+            raise ValueError(f"request_timeout must be positive or None, not {request_timeout!r}")
         self.max_attempts = max_attempts
+        self.request_timeout = request_timeout
         self.region = resolve_region(region, endpoint_url=endpoint_url or configured_endpoint_url())
         self.endpoint_url = resolve_endpoint(
             self.region, endpoint_url, use_fips=use_fips, use_dualstack=use_dualstack
         )
-        endpoint = Endpoint(self.endpoint_url)
+        self.streams_endpoint_url = streams_endpoint_url or streams_endpoint(
+            self.endpoint_url, self.region
+        )
         self._credentials = credentials_provider(credentials)
-        self._signer = JsonSigner(endpoint.host_header, self.region)
-        self._pool = Pool(endpoint, connect_timeout, read_timeout, max_pool_connections)
+        pool_options = (connect_timeout, read_timeout, max_pool_connections)
+        self._main = _Route(self.endpoint_url, self.region, *pool_options)
+        self._streams = self._main
+        if self.streams_endpoint_url != self.endpoint_url:
+            self._streams = _Route(self.streams_endpoint_url, self.region, *pool_options)
+        self._pool = self._main.pool
         # Idle sockets are closed when the transport is garbage collected, not left to warn.
         weakref.finalize(self, self._pool.close)
+        weakref.finalize(self, self._streams.pool.close)
         self._quota = RetryQuota()
         self._sleep = sleep
         self._rand = rand
-        self._prefix = (
-            f"POST / HTTP/1.1\r\nHost: {endpoint.host_header}\r\nUser-Agent: {_USER_AGENT}\r\n"
-            f"Accept-Encoding: identity\r\nContent-Type: {CONTENT_TYPE}\r\nX-Amz-Target: "
-        )
-        self._targets: dict[str, str] = {}
+        self._targets: dict[str, _Target] = {}
 
     def __repr__(self) -> str:
         return f"HttpTransport(endpoint_url={self.endpoint_url!r}, region={self.region!r})"
 
     def send(self, operation: str, params: Params) -> Response:
-        """Send one call; retry as botocore's standard mode would; return the response."""
+        """Send one call; retry as botocore's standard mode would; return the response.
+
+        A failed attempt that may have been applied (5xx, or no answer after the request
+        was sent) is resent only when :func:`~dyntable.transport.base.resend_allowed`; the
+        error finally raised has ``maybe_applied`` set when any attempt may have been
+        applied.
+        """
         with self.timed(operation, params) as event:
             target = self._targets.get(operation) or self._target(operation)
             body = encode_request(params)
             attempt = 0
             acquired = 0
+            ambiguous = False
             while True:
                 attempt += 1
                 event.attempts = attempt
@@ -193,26 +270,33 @@ class HttpTransport(TransportBase):
                     response = self._success(operation, result, attempt)
                     event.consumed_capacity = response.get("ConsumedCapacity")
                     return response
+                ambiguous = ambiguous or result.maybe_applied
                 kind = result.retry_kind()
-                if kind and attempt < self.max_attempts:
+                if kind and attempt < self.max_attempts and (
+                        not result.maybe_applied or resend_allowed()):
                     cost = retry_cost(kind)
                     if self._quota.acquire(cost):
                         acquired = cost
                         self._sleep(backoff(attempt, kind, self._random(), result.headers))
                         continue
-                    raise self._failure(operation, result, attempt, quota_reached=True)
-                raise self._failure(operation, result, attempt)
+                    raise self._failure(operation, result, attempt, ambiguous,
+                                        quota_reached=True)
+                raise self._failure(operation, result, attempt, ambiguous)
 
     def close(self) -> None:
         """Close the idle pooled connections (a later call opens new ones)."""
         self._pool.close()
+        self._streams.pool.close()
 
     # -- one attempt --------------------------------------------------------------------
 
-    def _target(self, operation: str) -> str:
+    def _target(self, operation: str) -> _Target:
         if not (operation.isascii() and operation.isalnum()):
             raise InvalidRequestError(f"not a DynamoDB operation name: {operation!r}")
-        target = TARGET_PREFIX + operation
+        if operation in STREAM_OPERATIONS:
+            target = _Target(STREAMS_TARGET_PREFIX + operation, self._streams)
+        else:
+            target = _Target(TARGET_PREFIX + operation, self._main)
         self._targets[operation] = target
         return target
 
@@ -220,31 +304,35 @@ class HttpTransport(TransportBase):
         try:
             return self._credentials()
         except Exception as exc:
-            raise ConfigurationError(f"cannot load AWS credentials: {exc}") from exc
+            raise missing_credentials_error(exc, self.endpoint_url) from exc
 
-    def _attempt(self, target: str, body: bytes) -> _Attempt:
+    def _attempt(self, target: _Target, body: bytes) -> _Attempt:
+        route = target.route
         creds = self._credentials_now()
-        date, auth = self._signer.sign(target, body, creds)
+        date, auth = route.signer.sign(target.name, body, creds)
         token = f"X-Amz-Security-Token: {creds.token}\r\n" if creds.token else ""
         head = (
-            f"{self._prefix}{target}\r\nX-Amz-Date: {date}\r\n{token}Authorization: {auth}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{route.prefix}{target.name}\r\nX-Amz-Date: {date}\r\n{token}"
+            f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         request = head.encode() + body
+        limit = self.request_timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        pool = route.pool
         try:
-            conn = self._pool.get()
+            conn = pool.get(deadline)
         except OSError as exc:
-            return _Attempt(error=exc)
+            return _Attempt(error=exc, sent=False)
         try:
-            status, headers, raw, keep = conn.exchange(request)
+            status, headers, raw, keep = conn.exchange(request, deadline)
         except OSError as exc:
             conn.close()
-            return _Attempt(error=exc)
+            return _Attempt(error=exc, sent=conn.sent)
         except BaseException:
             conn.close()
             raise
         if keep:
-            self._pool.put(conn)
+            pool.put(conn)
         else:
             conn.close()
         return _Attempt(status, headers, raw)
@@ -270,12 +358,24 @@ class HttpTransport(TransportBase):
         return parsed
 
     def _failure(
-        self, operation: str, result: _Attempt, attempt: int, *, quota_reached: bool = False
+        self, operation: str, result: _Attempt, attempt: int, ambiguous: bool, *,
+        quota_reached: bool = False,
+    ) -> Exception:
+        err = self._error(operation, result, attempt, quota_reached)
+        if ambiguous and isinstance(err, (ServiceError, TransportError)):
+            err.maybe_applied = True
+        return err
+
+    def _error(
+        self, operation: str, result: _Attempt, attempt: int, quota_reached: bool
     ) -> Exception:
         tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
         if result.error is not None:
+            hint = ""
+            if isinstance(result.error, RequestTimeoutError):
+                hint = f"; request_timeout={self.request_timeout} s (raise it, or pass None)"
             err = TransportError(
-                f"{operation}: {type(result.error).__name__}: {result.error} ({tries})"
+                f"{operation}: {type(result.error).__name__}: {result.error} ({tries}{hint})"
             )
             err.__cause__ = result.error
             return err

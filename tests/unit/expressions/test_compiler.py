@@ -100,7 +100,8 @@ def test_list_index_path() -> None:
 @pytest.mark.parametrize(
     ("cond", "message"),
     [
-        (F.nope == 1, r"Order has no field 'nope' \(fields: \['expires_at', 'note', 'order_id'"),
+        (F.nope == 1, r"Order has no field 'nope' \(did you mean 'note' for 'nope'\?\) "
+                      r"\(fields: \['expires_at', 'note', 'order_id'"),
         (F.note.city == 1, r"Order.note is a str; it has no attribute 'city'"),
         (F.note[0] == 1, r"Order.note is not a list; \[0\] does not apply"),
     ],

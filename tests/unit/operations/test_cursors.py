@@ -67,6 +67,7 @@ def test_cursor_survives_time_with_hide_expired() -> None:
     from tests.models import Order, shop
 
     class _Reader:
+        table = shop
         table_name = "shop"
         cursor_secret = SECRET
         hide_expired = True

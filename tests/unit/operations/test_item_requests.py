@@ -41,9 +41,20 @@ def test_put_checks_and_bumps_the_version() -> None:
     product = Product(sku="s", title="t", price=Decimal(1), version=3)
     req = put_request(codec_for(Product), "shop", product)
     assert req.params["Item"]["version"] == {"N": "4"}
-    assert req.params["ConditionExpression"] == "#n0 = :v0"
-    assert req.params["ExpressionAttributeValues"] == {":v0": {"N": "3"}}
+    # the version, and the entity guard: an item of another entity is never replaced
+    assert req.params["ConditionExpression"] == (
+        "#n0 = :v0 AND (attribute_not_exists(#n1) OR attribute_not_exists(#n2) OR #n2 = :v1)")
+    assert req.params["ExpressionAttributeNames"] == {
+        "#n0": "version", "#n1": "PK", "#n2": "_entity"}
+    assert req.params["ExpressionAttributeValues"] == {
+        ":v0": {"N": "3"}, ":v1": {"S": "product"}}
     assert req.version_checked and req.expected_version == 3
+    # the write receipt: unique to this put, in the slot of version 4; the object was not
+    # read through dyntable, so older receipts are unknown (floor 4)
+    assert req.token is not None and len(req.token) == 12
+    assert req.params["Item"]["_wt"] == {"M": {"4": {"S": f"4:{req.token}"}, "f": {"N": "4"}}}
+    again = put_request(codec_for(Product), "shop", product)
+    assert again.token != req.token
 
 
 def test_get_with_projection_and_consistent() -> None:
@@ -67,7 +78,11 @@ def test_delete_conditional_return_old() -> None:
     codec = codec_for(Customer)
     req = delete_request(codec, "shop", codec.key({"username": "ada"}),
                          condition=F.order_count == 0, expected_version=2, return_old=True)
-    assert req.params["ConditionExpression"] == "#n0 = :v0 AND #n1 = :v1"
+    assert req.params["ConditionExpression"] == (
+        "#n0 = :v0 AND (attribute_not_exists(#n1) OR attribute_not_exists(#n2) OR #n2 = :v1)"
+        " AND #n3 = :v2")
+    assert req.params["ExpressionAttributeNames"] == {
+        "#n0": "order_count", "#n1": "PK", "#n2": "_entity", "#n3": "version"}
     assert req.params["ReturnValues"] == "ALL_OLD"
     assert req.version_checked
 
@@ -88,11 +103,13 @@ def test_update_builder_compiles_every_action(offline_db: Client) -> None:
     )
     assert p["ExpressionAttributeNames"] == {
         "#n0": "name", "#n1": "address", "#n2": "city", "#n3": "order_count", "#n4": "tags",
-        "#n5": "version", "#n6": "PK"}
+        "#n5": "version", "#n6": "PK", "#n7": "_entity"}
     assert p["ExpressionAttributeValues"] == {
         ":v0": {"S": "Ada L."}, ":v1": {"S": "Paris"}, ":v2": {"N": "1"}, ":v3": {"SS": ["vip"]},
-        ":v4": {"N": "0"}, ":v5": {"N": "1"}}
-    assert p["ConditionExpression"] == "attribute_exists(#n0) AND attribute_exists(#n6)"
+        ":v4": {"N": "0"}, ":v5": {"N": "1"}, ":v6": {"S": "customer"}}
+    assert p["ConditionExpression"] == (
+        "attribute_exists(#n0) AND attribute_exists(#n6) AND (attribute_not_exists(#n7) OR "
+        "#n7 = :v6)")
     assert p["ReturnValues"] == "ALL_NEW"
     assert p["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
 
@@ -162,8 +179,9 @@ def test_update_of_an_index_field_needs_the_other_key_fields(offline_db: Client)
         primary = Key(pk="T#{id}", sk="T")
         by_ab = Key(index="GSI1", pk="A#{a}", sk="B#{b}")
 
+    db = table.connect(transport=offline_db.transport)
     with pytest.raises(KeyTemplateError, match=r"also give \['b'\]"):
-        offline_db.update(Thing, id="1").set(a="x").params()
+        db.update(Thing, id="1").set(a="x").params()
 
 
 def test_update_from_an_instance_checks_its_version(offline_db: Client) -> None:

@@ -29,19 +29,32 @@ def test_format_and_parse_value() -> None:
 
 
 def test_separator_inside_a_value_is_refused() -> None:
-    with pytest.raises(KeyTemplateError, match=r"'placed_at' contains the separator '#'"):
+    with pytest.raises(KeyTemplateError, match=r"'placed_at' contains '#', a separator"):
         ORDER.format({"placed_at": "2026#11", "order_id": "o1"})
 
 
-def test_last_field_may_contain_the_separator() -> None:
-    key = ORDER.format({"placed_at": "2026", "order_id": "a#b"})
-    assert ORDER.parse_value(key) == {"placed_at": "2026", "order_id": "a#b"}
+def test_last_field_may_not_contain_the_separator() -> None:
+    # issue 12, defect 2: "USER#{user_id}" with user_id "u1#ROLE#admin" was the key of the
+    # role item "USER#{user_id}#ROLE#{role}" of user u1
+    user = Template.parse("USER#{user_id}")
+    role = Template.parse("USER#{user_id}#ROLE#{role}")
+    forged = role.format({"user_id": "u1", "role": "admin"})
+    with pytest.raises(KeyTemplateError, match=r"'user_id' contains '#', a separator"):
+        user.format({"user_id": "u1#ROLE#admin"})
+    with pytest.raises(KeyTemplateError, match=r"'order_id' contains '#'"):
+        ORDER.format({"placed_at": "2026", "order_id": "a#b"})
+    assert forged == "USER#u1#ROLE#admin"
 
 
-def test_value_ending_with_part_of_a_long_separator_is_refused() -> None:
+def test_every_separator_character_is_refused() -> None:
     t = Template.parse("{a}--{b}")
-    with pytest.raises(KeyTemplateError, match="separator '--'"):
+    assert t.separators == "-"
+    with pytest.raises(KeyTemplateError, match="contains '-'"):
         t.format({"a": "x-", "b": "y"})
+    with pytest.raises(KeyTemplateError, match="contains '-'"):
+        t.format({"a": "x", "b": "-y"})
+    assert Template.parse("ORDER:{day}|{id}").separators == ":|"
+    assert Template.parse("{a}").separators == ""
 
 
 def test_empty_key_part_is_refused() -> None:
@@ -86,8 +99,25 @@ def test_format_parse_round_trip(literals: list[str], a: str, b: str, c: str) ->
     try:
         key = t.format(values)
     except KeyTemplateError:
-        # refused only when a value really contains (part of) the separator after it
-        assert any((values[f] + t.literals[i + 1]).find(t.literals[i + 1]) != len(values[f])
-                   for i, f in enumerate(("a", "b")))
+        # refused only when a value contains a separator character of the template, or
+        # (part of) the literal that follows it
+        assert any(sep in v for v in values.values() for sep in t.separators) or any(
+            (values[f] + t.literals[i + 1]).find(t.literals[i + 1]) != len(values[f])
+            for i, f in enumerate(("a", "b")))
         return
     assert t.parse_value(key) == values
+
+
+@settings(deadline=None)
+@given(
+    user=st.text(min_size=1), other=st.text(min_size=1), role=st.text(min_size=1),
+)
+def test_keys_of_two_templates_never_collide(user: str, other: str, role: str) -> None:
+    short = Template.parse("USER#{user_id}")
+    long = Template.parse("USER#{user_id}#ROLE#{role}")
+    try:
+        a = short.format({"user_id": user})
+        b = long.format({"user_id": other, "role": role})
+    except KeyTemplateError:
+        return
+    assert a != b
