@@ -29,6 +29,7 @@ from dyntable.codec.pydantic_loaded import validation_errors
 from dyntable.codec.values import b_value, from_av
 from dyntable.errors import (
     DecodeError,
+    ExpressionError,
     InvalidRequestError,
     InvalidValueError,
     ItemTooLargeError,
@@ -257,8 +258,9 @@ class ItemCodec(Generic[M]):
         if type(value) is self._plain.get(name):
             return value  # a plain str / int field given a str / int: nothing to convert
         if name not in self.spec.fields:
-            raise InvalidRequestError(
-                f"{self.model.__name__} has no field {name!r} (fields: {sorted(self.spec.fields)})"
+            raise ExpressionError(
+                f"{self.model.__name__} has no field {name!r}"
+                f"{suggest([name], self.spec.fields)} (fields: {sorted(self.spec.fields)})"
             )
         adapter = self._adapters.get(name)
         if adapter is None:
@@ -347,7 +349,9 @@ class ItemCodec(Generic[M]):
                         "(DynamoDB has no empty sets; remove the attribute instead)"
                     )
                 return av
-        raise InvalidRequestError(f"{self.model.__name__} has no field {name!r}")
+        raise ExpressionError(
+            f"{self.model.__name__} has no field {name!r}{suggest([name], self.spec.fields)}"
+        )
 
     # -- decoding ----------------------------------------------------------------------
 

@@ -88,13 +88,7 @@ class Query(_Read[M]):
                 f"{spec.sk_attrs[0]!r} ({self._codec.spec.table.attribute_type(spec.sk_attrs[0])}"
                 ") is not one"
             )
-        unknown = [f for f in values if f not in template.fields]
-        if unknown:
-            raise KeyTemplateError(
-                f"{self._where()}: {unknown} are not sort key fields"
-                f"{suggest(unknown, template.fields)}; the sort key fields are "
-                f"{list(template.fields)} ({template.source!r})"
-            )
+        self._check_sk_names(values)
         order = [f for f in template.fields if f in values]
         coerced: dict[str, Any] = {}
         for i, f in enumerate(order):
@@ -108,6 +102,19 @@ class Query(_Read[M]):
         if complete and not partial_last:
             return template.format(texts)
         return prefix
+
+    def _check_sk_names(self, values: Mapping[str, Any]) -> None:
+        """Refuse names that are not fields of the sort key template (typos)."""
+        template = self._key.sk_template if self._key is not None else None
+        if template is None:
+            return
+        unknown = [f for f in values if f not in template.fields]
+        if unknown:
+            raise KeyTemplateError(
+                f"{self._where()}: {unknown} are not sort key fields"
+                f"{suggest(unknown, template.fields)}; the sort key fields are "
+                f"{list(template.fields)} ({template.source!r})"
+            )
 
     # -- native multi-attribute sort keys ------------------------------------------------
 
@@ -196,6 +203,7 @@ class Query(_Read[M]):
         assert spec is not None
         if self._native:
             return self._set_sk("native", self._native_conds("=", fields))
+        self._check_sk_names(fields)
         missing = [f for f in spec.sk_fields if f not in fields]
         if missing:
             raise KeyTemplateError(f"eq() needs every sort key field; missing {missing} "
