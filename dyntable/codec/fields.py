@@ -277,7 +277,9 @@ def decimal_key_text(value: Decimal) -> str:
     ``Decimal("1E+2")`` gives ``"100"``. DynamoDB stores numbers normalised, so an object
     read back holds ``Decimal("1.5")``: its key must be the same text as the one written.
     """
-    number_text(value)  # DynamoDB's limits: 38 digits, exponent range, no NaN
+    text = number_text(value)  # DynamoDB's limits: 38 digits, exponent range, no NaN
+    if "E" not in text and not ("." in text and text[-1] == "0") and text != "-0":
+        return text  # already plain and without trailing zeros
     if value == 0:
         return "0"
     return format(value.normalize(_EXACT), "f")

@@ -21,6 +21,7 @@ from dyntable.expressions.conditions import (
     And,
     Between,
     Compare,
+    Compiled,
     Condition,
     Function,
     In,
@@ -45,27 +46,33 @@ _ANY: Any = object()
 class Compiler:
     """Compiles expression nodes for one request against one model (or none)."""
 
-    def __init__(self, codec: ItemCodec[Any] | None = None) -> None:
+    def __init__(self, codec: ItemCodec[Any] | None = None, *, prefix: str = "") -> None:
         self.codec = codec
         self.model_name = codec.model.__name__ if codec else "item"
         self.names: dict[str, str] = {}
         self._name_ids: dict[str, str] = {}
         self.values: dict[str, AV] = {}
         self._encoders: dict[int, Encoder] = {}
+        # Placeholders are #<prefix>n<i> / :<prefix>v<i>: a fragment compiled once with a
+        # prefix of its own (see compiled()) never clashes with a request's placeholders.
+        self._n = f"#{prefix}n"
+        self._v = f":{prefix}v"
+        self._count = 0
 
     # -- placeholders ------------------------------------------------------------------
 
     def _name(self, name: str) -> str:
         ph = self._name_ids.get(name)
         if ph is None:
-            ph = f"#n{len(self._name_ids)}"
+            ph = f"{self._n}{len(self._name_ids)}"
             self._name_ids[name] = ph
             self.names[ph] = name
         return ph
 
     def value(self, av: AV) -> str:
         """A new ``:v`` placeholder for an encoded value."""
-        ph = f":v{len(self.values)}"
+        ph = f"{self._v}{self._count}"
+        self._count += 1
         self.values[ph] = av
         return ph
 
@@ -186,11 +193,21 @@ class Compiler:
             return " OR ".join(self._group(p) for p in cond.parts)
         if isinstance(cond, Not):
             return f"NOT {self._group(cond.part)}"
+        if isinstance(cond, Compiled):
+            self.names.update(cond.names)
+            self.values.update(cond.values)
+            return cond.text
         raise ExpressionError(f"not a condition: {cond!r}")
 
     def _group(self, cond: Condition) -> str:
         text = self._cond(cond)
-        return f"({text})" if isinstance(cond, (And, Or, Not)) else text
+        return f"({text})" if isinstance(cond, (And, Or, Not, Compiled)) else text
+
+    def compiled(self, cond: Condition) -> Compiled:
+        """``cond`` compiled once, to be reused by many requests (give this compiler a
+        ``prefix`` no other compiler of those requests uses)."""
+        text = self.condition(cond)
+        return Compiled(text, tuple(self.names.items()), tuple(self.values.items()))
 
     def _function(self, fn: Function) -> str:
         target = self.path(fn.path)

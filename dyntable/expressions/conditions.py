@@ -15,6 +15,7 @@ __all__ = [
     "And",
     "Between",
     "Compare",
+    "Compiled",
     "Condition",
     "Function",
     "In",
@@ -159,3 +160,14 @@ def all_of(*conditions: Condition | None) -> Condition | None:
     if len(parts) == 1:
         return parts[0]
     return And(parts)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Compiled(Condition):
+    """A condition compiled once by a :class:`~dyntable.expressions.compiler.Compiler` with
+    its own placeholder prefix (see ``Compiler(prefix=...)``), reused by many requests:
+    ``text`` and the placeholders it uses."""
+
+    text: str
+    names: tuple[tuple[str, str], ...]
+    values: tuple[tuple[str, Any], ...]

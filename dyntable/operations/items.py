@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from dyntable.codec.items import ItemCodec
 from dyntable.errors import ExpressionError, InvalidRequestError, KeyTemplateError
 from dyntable.expressions.compiler import Compiler
-from dyntable.expressions.conditions import Condition, all_of
+from dyntable.expressions.conditions import Compiled, Condition, all_of
 from dyntable.expressions.paths import F, Path, attr, if_not_exists
 from dyntable.expressions.updates import Action
 from dyntable.schema.receipts import (
@@ -98,13 +98,25 @@ def _version_condition(codec: ItemCodec[Any], expected: int) -> Condition:
     return F[name] == expected
 
 
+_GUARDS: dict[int, tuple[ItemCodec[Any], Compiled, Compiled]] = {}
+
+
+def _guards(codec: ItemCodec[Any]) -> tuple[Compiled, Compiled]:
+    """The entity guards of a model, compiled once: (absent or ours, ours if present)."""
+    held = _GUARDS.get(id(codec))
+    if held is None or held[0] is not codec:
+        entity = attr(codec.entity_attr)
+        ours = entity.not_exists() | (entity == codec.entity)
+        absent = attr(codec.spec.primary.pk_attr).not_exists() | ours
+        held = (codec, Compiler(codec, prefix="e").compiled(absent),
+                Compiler(codec, prefix="f").compiled(ours))
+        _GUARDS[id(codec)] = held
+    return held[1], held[2]
+
+
 def entity_guard(codec: ItemCodec[Any]) -> Condition:
     """The stored item, if any, is this model's (or carries no entity attribute)."""
-    entity = attr(codec.entity_attr)
-    return (
-        attr(codec.spec.primary.pk_attr).not_exists() | entity.not_exists()
-        | (entity == codec.entity)
-    )
+    return _guards(codec)[0]
 
 
 def _finish(
@@ -160,7 +172,15 @@ def put_request(
             req.expected_version = expected
     if not (if_absent or (req.version_checked and req.expected_version == 0)):
         conds.append(entity_guard(codec))
-    _finish(req.params, compiler, all_of(*conds))
+    given = [c for c in conds if c is not None]
+    if len(given) == 1 and isinstance(given[0], Compiled):  # the guard alone: as compiled
+        guard = given[0]
+        req.params["ConditionExpression"] = guard.text
+        req.params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        req.params["ExpressionAttributeNames"] = dict(guard.names)
+        req.params["ExpressionAttributeValues"] = dict(guard.values)
+    else:
+        _finish(req.params, compiler, all_of(*given))
     if return_old:
         req.params["ReturnValues"] = "ALL_OLD"
     return req
@@ -255,10 +275,8 @@ def update_request(
     key = codec.key(key_values)
     actions, touched, removed, idempotent = _checked_actions(codec, spec.actions)
     actions += _index_rewrites(codec, touched, removed, spec.known, key_values)
-    entity = attr(codec.entity_attr)
     conds: list[Condition | None] = [
-        spec.condition, attr(codec.spec.primary.pk_attr).exists(),
-        entity.not_exists() | (entity == codec.entity),
+        spec.condition, attr(codec.spec.primary.pk_attr).exists(), _guards(codec)[1],
     ]
     req = Request("UpdateItem", {"TableName": table, "Key": key}, key, codec.model, "update",
                   needs_item=True, guarded=True)

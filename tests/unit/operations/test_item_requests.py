@@ -43,11 +43,12 @@ def test_put_checks_and_bumps_the_version() -> None:
     assert req.params["Item"]["version"] == {"N": "4"}
     # the version, and the entity guard: an item of another entity is never replaced
     assert req.params["ConditionExpression"] == (
-        "#n0 = :v0 AND (attribute_not_exists(#n1) OR attribute_not_exists(#n2) OR #n2 = :v1)")
+        "#n0 = :v0 AND (attribute_not_exists(#en0) OR attribute_not_exists(#en1) OR "
+        "#en1 = :ev0)")
     assert req.params["ExpressionAttributeNames"] == {
-        "#n0": "version", "#n1": "PK", "#n2": "_entity"}
+        "#n0": "version", "#en0": "PK", "#en1": "_entity"}
     assert req.params["ExpressionAttributeValues"] == {
-        ":v0": {"N": "3"}, ":v1": {"S": "product"}}
+        ":v0": {"N": "3"}, ":ev0": {"S": "product"}}
     assert req.version_checked and req.expected_version == 3
     # the write receipt: unique to this put, in the slot of version 4; the object was not
     # read through dyntable, so older receipts are unknown (floor 4)
@@ -79,10 +80,10 @@ def test_delete_conditional_return_old() -> None:
     req = delete_request(codec, "shop", codec.key({"username": "ada"}),
                          condition=F.order_count == 0, expected_version=2, return_old=True)
     assert req.params["ConditionExpression"] == (
-        "#n0 = :v0 AND (attribute_not_exists(#n1) OR attribute_not_exists(#n2) OR #n2 = :v1)"
-        " AND #n3 = :v2")
+        "#n0 = :v0 AND (attribute_not_exists(#en0) OR attribute_not_exists(#en1) OR "
+        "#en1 = :ev0) AND #n1 = :v1")
     assert req.params["ExpressionAttributeNames"] == {
-        "#n0": "order_count", "#n1": "PK", "#n2": "_entity", "#n3": "version"}
+        "#n0": "order_count", "#en0": "PK", "#en1": "_entity", "#n1": "version"}
     assert req.params["ReturnValues"] == "ALL_OLD"
     assert req.version_checked
 
@@ -103,13 +104,13 @@ def test_update_builder_compiles_every_action(offline_db: Client) -> None:
     )
     assert p["ExpressionAttributeNames"] == {
         "#n0": "name", "#n1": "address", "#n2": "city", "#n3": "order_count", "#n4": "tags",
-        "#n5": "version", "#n6": "PK", "#n7": "_entity"}
+        "#n5": "version", "#n6": "PK", "#fn0": "_entity"}
     assert p["ExpressionAttributeValues"] == {
         ":v0": {"S": "Ada L."}, ":v1": {"S": "Paris"}, ":v2": {"N": "1"}, ":v3": {"SS": ["vip"]},
-        ":v4": {"N": "0"}, ":v5": {"N": "1"}, ":v6": {"S": "customer"}}
+        ":v4": {"N": "0"}, ":v5": {"N": "1"}, ":fv0": {"S": "customer"}}
     assert p["ConditionExpression"] == (
-        "attribute_exists(#n0) AND attribute_exists(#n6) AND (attribute_not_exists(#n7) OR "
-        "#n7 = :v6)")
+        "attribute_exists(#n0) AND attribute_exists(#n6) AND (attribute_not_exists(#fn0) OR "
+        "#fn0 = :fv0)")
     assert p["ReturnValues"] == "ALL_NEW"
     assert p["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
 

@@ -82,16 +82,16 @@ def test_compiled_actions_and_token() -> None:
     assert update["Update"]["UpdateExpression"] == \
         "SET #n1 = if_not_exists(#n1, :v1) + :v2 ADD #n0 :v0"
     assert update["Update"]["ExpressionAttributeNames"] == {
-        "#n0": "order_count", "#n1": "version", "#n2": "PK", "#n3": "_entity"}
+        "#n0": "order_count", "#n1": "version", "#n2": "PK", "#fn0": "_entity"}
     assert update["Update"]["ConditionExpression"] == \
-        "attribute_exists(#n2) AND (attribute_not_exists(#n3) OR #n3 = :v3)"
+        "attribute_exists(#n2) AND (attribute_not_exists(#fn0) OR #fn0 = :fv0)"
     assert "_wt" not in update["Update"]["UpdateExpression"]  # the token makes it idempotent
     assert "ReturnValues" not in update["Update"]
     assert delete["Delete"]["Key"]["SK"]["S"].startswith("ORDER#2026-01-01")
     # a delete never removes an item of another entity
     assert delete["Delete"]["ConditionExpression"] == \
-        "attribute_not_exists(#n0) OR attribute_not_exists(#n1) OR #n1 = :v0"
-    assert delete["Delete"]["ExpressionAttributeValues"] == {":v0": {"S": "order"}}
+        "attribute_not_exists(#en0) OR attribute_not_exists(#en1) OR #en1 = :ev0"
+    assert delete["Delete"]["ExpressionAttributeValues"] == {":ev0": {"S": "order"}}
     assert check["ConditionCheck"]["ConditionExpression"] == "#n0 = :v0"
     assert p.version == 4
 
