@@ -21,6 +21,7 @@ __all__ = [
     "READ_OPERATIONS",
     "TABLE_OPERATIONS",
     "WRITE_OPERATIONS",
+    "AsyncTransport",
     "CallEvent",
     "Hook",
     "Transport",
@@ -137,6 +138,25 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """Sends one DynamoDB low-level call from asyncio code (the async client's boundary).
+
+    Same contract as :class:`Transport` (wire-form params and responses, dyntable errors,
+    the ambiguity rules above :func:`resend_allowed`), awaited. Implementations must be
+    safe to use from several tasks at once, and must not create an event loop when they are
+    built: connections are opened on first use, in the running loop.
+    """
+
+    async def send(self, operation: str, params: Params) -> Response:
+        """Send ``operation`` with ``params``; return the response."""
+        ...
+
+    async def close(self) -> None:
         """Release connections."""
         ...
 
