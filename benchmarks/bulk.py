@@ -5,7 +5,7 @@
 * boto3 resource: ``Table.batch_writer()``;
 * PynamoDB: ``Model.batch_write()``;
 * pydynox: ``SyncBatchWriter`` (collects everything, sends on exit);
-* dyntable: ``db.batch_writer()`` (or :class:`dyntable.operations.batch.BatchWriter` while
+* dyntable: ``db.batch_writer()`` (or :class:`dyntable.batch_writer.BatchWriter` while
   the client method does not exist), with ``concurrency=1`` and ``4``.
 
 Objects are built before timing; encoding is inside it. Every contender rewrites the same
@@ -35,13 +35,8 @@ Case = Callable[[], Any]
 
 
 def batch_writer(db: Any, concurrency: int) -> Any:
-    """dyntable's batch writer for ``db``: ``db.batch_writer(...)`` when the client has it."""
-    method = getattr(db, "batch_writer", None)
-    if method is not None:
-        return method(concurrency=concurrency)
-    from dyntable.operations.batch import BatchWriter
-
-    return BatchWriter(db, concurrency=concurrency)
+    """dyntable's batch writer for ``db``."""
+    return db.batch_writer(concurrency=concurrency)
 
 
 def _raw_bulk(client: Any, table: str, rows: list[Any]) -> None:

@@ -13,14 +13,14 @@ from dyntable._lazy import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from dyntable.client import Client, UpdateBuilder
+    from dyntable.client import Client, Query, Scan, UpdateBuilder
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
     from dyntable.operations.collections import Collection
-    from dyntable.operations.query import Query
-    from dyntable.operations.reads import Page, Scan
+    from dyntable.operations.reads import Page
     from dyntable.schema.keys import Key
     from dyntable.schema.model import TTL, Model, Version
-    from dyntable.schema.table import GSI, LSI, Table
+    from dyntable.schema.table import GSI, LSI
+    from dyntable.table import Table
 
 _LAZY: dict[str, str] = {
     "Client": "dyntable.client",
@@ -33,10 +33,10 @@ _LAZY: dict[str, str] = {
     "Model": "dyntable.schema.model",
     "Page": "dyntable.operations.reads",
     "Path": "dyntable.expressions.paths",
-    "Query": "dyntable.operations.query",
-    "Scan": "dyntable.operations.reads",
+    "Query": "dyntable.client",
+    "Scan": "dyntable.client",
     "TTL": "dyntable.schema.model",
-    "Table": "dyntable.schema.table",
+    "Table": "dyntable.table",
     "Version": "dyntable.schema.model",
     "if_not_exists": "dyntable.expressions.paths",
     "list_append": "dyntable.expressions.paths",

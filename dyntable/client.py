@@ -1,82 +1,61 @@
-"""``Client``: drives compiled operations over a transport. Thin by design.
+"""``Client``: the sync driver. Runs the flows of :mod:`dyntable.operations` over a transport.
 
 ``db = table.connect()`` makes one; it sends nothing until used (no DescribeTable at
-connect time).
+connect time). Every method builds a flow (no I/O) and runs it with :meth:`Client.run`,
+the one loop that sends requests; :class:`~dyntable.async_client.AsyncClient` runs the
+same flows with ``await``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dyntable.codec.items import codec_for
-from dyntable.errors import (
-    DyntableError,
-    InvalidRequestError,
-    ServiceError,
-    TableNotFoundError,
-    WaitTimeoutError,
-)
+from dyntable.errors import InvalidRequestError
 from dyntable.expressions.conditions import Condition
-from dyntable.expressions.paths import F, Path
-from dyntable.operations import items as ops
-from dyntable.operations.collections import Collection
-from dyntable.operations.outcomes import execute, transport_resends
-from dyntable.operations.query import Query
-from dyntable.operations.reads import Scan
-from dyntable.operations.retry import Wait
-from dyntable.operations.tables import create_table_params, ttl_params
-from dyntable.operations.update_actions import UpdateActions
-from dyntable.schema.receipts import remember
+from dyntable.expressions.paths import Path
+from dyntable.operations.batch_get import BatchGetResult, batch_get
+from dyntable.operations.batch_write import WriterBook
+from dyntable.operations.collections import Collection, collection_flow, collection_request
+from dyntable.operations.flow import Emit, Flow, Request, Sleep
+from dyntable.operations.item_flows import UpdateBuilderBase, delete_flow, get_flow, put_flow
+from dyntable.operations.query import QueryBuilder
+from dyntable.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
+from dyntable.operations.retry import Backoff
+from dyntable.operations.send import send
+from dyntable.operations.statements import statement_flow
+from dyntable.operations.tables import (
+    create_table_flow,
+    delete_table_flow,
+    describe_flow,
+    enable_ttl_flow,
+    table_exists_flow,
+    wait_active_flow,
+)
+from dyntable.operations.transactions import TransactionBuilder, transact_get
 from dyntable.transport.base import not_idempotent
-from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
-    from dyntable.operations.batch import BatchGetResult, BatchWriter
-    from dyntable.operations.transactions import Transaction
-    from dyntable.schema.keys import ModelKey
+    from dyntable.batch_writer import BatchWriter
+    from dyntable.schema.keys import ItemKey, ModelKey
     from dyntable.schema.model import Model
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
     from dyntable.transport.base import Transport
 
-__all__ = ["Client", "UpdateBuilder", "default_transport"]
+__all__ = ["Client", "Query", "Scan", "Transaction", "UpdateBuilder"]
 
 M = TypeVar("M", bound="Model")
+R = TypeVar("R")
 
 
-_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
-
-
-def default_transport(
-    endpoint_url: str | None = None, region: str | None = None, **options: Any
-) -> Transport:
-    """The transport ``table.connect()`` makes when none is given.
-
-    :class:`~dyntable.transport.http.HttpTransport` (DynamoDB's JSON protocol with dyntable's
-    own SigV4 signing; credentials and region from the environment, else botocore's chain
-    loaded lazily): measured at 0.3-0.5x the time of a boto3 client call and a fraction of
-    its cold start. Behind an HTTP proxy (``HTTPS_PROXY`` / ``HTTP_PROXY`` set), which that
-    transport does not speak, :class:`~dyntable.transport.boto3.Boto3Transport` is used.
-    Pass ``transport=Boto3Transport(...)`` for botocore features (custom sessions, event
-    hooks, adaptive retries). While moto's ``mock_aws`` is active and no ``endpoint_url`` is
-    given it is a ``Boto3Transport`` too, which moto answers
-    (:mod:`dyntable.transport.moto_guard`).
-    """
-    from dyntable.transport.moto_guard import transport_under_moto
-
-    mocked = transport_under_moto(endpoint_url, region, **options)
-    if mocked is not None:
-        return mocked
-    if any(os.environ.get(v) for v in _PROXY_VARIABLES):
-        from dyntable.transport.boto3 import Boto3Transport
-
-        return Boto3Transport(endpoint_url=endpoint_url, region=region, **options)
-    from dyntable.transport.http import HttpTransport
-
-    return HttpTransport(endpoint_url=endpoint_url, region=region, **options)
+def cursor_secret_of(table_name: str, secret: str | bytes | None) -> bytes:
+    """The HMAC secret of pagination cursors (default: derived from the table name, which
+    detects corruption and misuse but not forgery)."""
+    if secret is None:
+        return hashlib.sha256(f"dyntable:{table_name}".encode()).digest()
+    return secret.encode() if isinstance(secret, str) else secret
 
 
 class Client:
@@ -84,8 +63,9 @@ class Client:
 
     Args:
         table: the table declaration.
-        endpoint_url / region: for the default transport (see :func:`default_transport`).
-        transport: any :class:`~dyntable.transport.base.Transport` (boto3, HTTP, DAX,
+        endpoint_url / region: for the default transport
+            (:func:`~dyntable.transport.default.default_transport`).
+        transport: any :class:`~dyntable.transport.base.Transport` (HTTP, boto3, DAX,
             cache, mock).
         table_name: the physical table name when it differs from the declaration's
             (e.g. one table per stage, or per test).
@@ -99,7 +79,7 @@ class Client:
 
     def __init__(
         self,
-        table: Table,
+        table: TableSchema,
         *,
         endpoint_url: str | None = None,
         region: str | None = None,
@@ -112,68 +92,86 @@ class Client:
         self.table = table
         self.table_name = table_name or table.name
         if transport is None:
+            from dyntable.transport.default import default_transport
+
             transport = default_transport(endpoint_url, region, **transport_options)
         elif endpoint_url or region or transport_options:
             raise InvalidRequestError(
                 "give either transport= or endpoint_url/region/transport options, not both"
             )
         self.transport = transport
-        if cursor_secret is None:
-            cursor_secret = hashlib.sha256(f"dyntable:{self.table_name}".encode()).digest()
-        self.cursor_secret = (
-            cursor_secret.encode() if isinstance(cursor_secret, str) else cursor_secret
-        )
+        self.cursor_secret = cursor_secret_of(self.table_name, cursor_secret)
         self.hide_expired = hide_expired
 
-    # -- sending ---------------------------------------------------------------------------
+    # -- the driver ----------------------------------------------------------------------
 
-    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one low-level request through the transport, adding error context."""
-        try:
-            return self.transport.send(operation, params)
-        except ServiceError as exc:
-            raise exc.with_context(table=params.get("TableName") or self.table_name,
-                                   key=params.get("Key")) from None
+    def _call(self, req: Request) -> dict[str, Any]:
+        if req.transport_resends:
+            return self.transport.send(req.operation, req.params)
+        with not_idempotent():
+            return self.transport.send(req.operation, req.params)
 
-    def _run(self, req: ops.Request) -> dict[str, Any]:
-        """Send a compiled single-item request through :func:`~.outcomes.execute`."""
-        flow = execute(req)
-        transport = self.transport
+    def run(self, flow: Flow[R], sleep: Callable[[float], None] = time.sleep) -> R:
+        """Run ``flow`` to its end: send its requests, sleep its pauses, return its result.
+
+        A transport error is thrown into the flow, which handles it or lets it propagate.
+        """
+        call = self._call
         try:
             step = next(flow)
             while True:
-                if isinstance(step, Wait):
-                    time.sleep(step.seconds)
-                    step = flow.send(None)
-                    continue
-                sent = step.request
-                try:
-                    if sent.kind == "get" or transport_resends(sent):
-                        response = transport.send(sent.operation, sent.params)
+                if type(step) is Request:
+                    try:
+                        answer = call(step)
+                    except Exception as exc:
+                        step = flow.throw(exc)
                     else:
-                        with not_idempotent():
-                            response = transport.send(sent.operation, sent.params)
-                except DyntableError as exc:
-                    step = flow.throw(exc)
-                else:
-                    step = flow.send(response)
+                        step = flow.send(answer)
+                elif type(step) is Sleep:
+                    sleep(step.seconds)
+                    step = flow.send(None)
+                else:  # Emit: run() has no caller to hand it to
+                    step = flow.send(None)
         except StopIteration as stop:
-            result: dict[str, Any] = stop.value
+            result: R = stop.value
             return result
 
-    def _check_model(self, model: type[Any]) -> None:
-        ops.require_table(model, self.table)
+    def iterate(self, flow: Flow[Any]) -> Iterator[Any]:
+        """Run ``flow``, yielding what it emits (pages) as it goes."""
+        call = self._call
+        try:
+            step = next(flow)
+            while True:
+                if type(step) is Emit:
+                    yield step.value
+                    step = flow.send(None)
+                elif type(step) is Request:
+                    try:
+                        answer = call(step)
+                    except Exception as exc:
+                        step = flow.throw(exc)
+                    else:
+                        step = flow.send(answer)
+                elif type(step) is Sleep:
+                    time.sleep(step.seconds)
+                    step = flow.send(None)
+        except StopIteration:
+            return
+        finally:
+            flow.close()
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one low-level request (DynamoDB parameters) through the one send path, which
+        attaches the table and key to errors."""
+        return self.run(send(Request(operation, params, params.get("Key") or {})))
+
+    def _context(self) -> ReadContext:
+        return ReadContext(self.table, self.table_name, self.cursor_secret, self.hide_expired)
 
     # -- items -------------------------------------------------------------------------------
 
-    def put(
-        self,
-        obj: M,
-        *,
-        condition: Condition | None = None,
-        if_absent: bool = False,
-        return_old: bool = False,
-    ) -> M | None:
+    def put(self, obj: M, *, condition: Condition | None = None, if_absent: bool = False,
+            return_old: bool = False) -> M | None:
         """Write ``obj`` (replacing the item with its key).
 
         ``if_absent`` refuses to overwrite; ``condition`` must hold on the stored item. With a
@@ -183,96 +181,52 @@ class Client:
         failure: its old item is no longer known). An item of another entity at the same
         key is never replaced (:class:`~dyntable.errors.ForeignItemError`).
         """
-        self._check_model(type(obj))
-        codec = codec_for(type(obj))
-        req = ops.put_request(codec, self.table_name, obj, condition=condition,
-                              if_absent=if_absent, return_old=return_old)
-        resp = self._run(req)
-        if req.new_version is not None:
-            vname = codec.spec.version_field
-            assert vname is not None
-            obj.__dict__[vname] = req.new_version
-            remember(obj, req.new_version, req.receipts)
-        if return_old:
-            old = resp.get("Attributes")
-            return codec.decode(old) if old else None
-        return None
+        return self.run(put_flow(self.table, self.table_name, obj, condition=condition,
+                                 if_absent=if_absent, return_old=return_old))
 
-    def get(
-        self,
-        model: type[M],
-        *,
-        consistent: bool = False,
-        project: Sequence[str | Path] | None = None,
-        **key: Any,
-    ) -> M | None:
+    @overload
+    def get(self, target: ItemKey[M], *, consistent: bool = ...,
+            project: Sequence[str | Path] | None = ...) -> M | None: ...
+
+    @overload
+    def get(self, target: type[M], *, consistent: bool = ...,
+            project: Sequence[str | Path] | None = ..., **key: Any) -> M | None: ...
+
+    def get(self, target: type[M] | ItemKey[M], *, consistent: bool = False,
+            project: Sequence[str | Path] | None = None, **key: Any) -> M | None:
         """The item with this primary key, or ``None``.
 
+        ``get(Customer, username="ada")`` or ``get(Customer.primary(username="ada"))``.
         ``project`` reads only some fields: the result is a partial object whose unread
         fields are absent (reading them raises AttributeError).
         """
-        self._check_model(model)
-        codec = codec_for(model)
-        if project:
-            project = [F[p] if isinstance(p, str) else p for p in project]
-        req = ops.get_request(codec, self.table_name, codec.key(key), consistent=consistent,
-                              project=project)
-        resp = self._run(req)
-        item = resp.get("Item")
-        if not item:
-            return None
-        obj = codec.decode_partial(item) if project else codec.decode(item)
-        if self.hide_expired and item_expired(obj):
-            return None
-        return obj
+        result: M | None = self.run(get_flow(
+            self.table, self.table_name, target, key, consistent=consistent, project=project,
+            hide_expired=self.hide_expired))
+        return result
 
     @overload
-    def delete(self, target: M, *, condition: Condition | None = ...,
+    def delete(self, target: M | ItemKey[M], *, condition: Condition | None = ...,
                return_old: bool = ...) -> M | None: ...
 
     @overload
     def delete(self, target: type[M], *, condition: Condition | None = ...,
                return_old: bool = ..., **key: Any) -> M | None: ...
 
-    def delete(
-        self,
-        target: M | type[M],
-        *,
-        condition: Condition | None = None,
-        return_old: bool = False,
-        **key: Any,
-    ) -> M | None:
-        """Delete by instance (its version is checked) or by model and key fields."""
-        if isinstance(target, type):
-            model = target
-            self._check_model(model)
-            codec = codec_for(model)
-            wire_key = codec.key(key)
-            expected = None
-        else:
-            if key:
-                raise InvalidRequestError("delete(instance) takes no key fields")
-            model = type(target)
-            self._check_model(model)
-            codec = codec_for(model)
-            wire_key = codec.key_of(target)
-            vname = codec.spec.version_field
-            expected = int(getattr(target, vname)) if vname else None
-        req = ops.delete_request(codec, self.table_name, wire_key, condition=condition,
-                                 expected_version=expected, return_old=return_old)
-        resp = self._run(req)
-        if return_old:
-            old = resp.get("Attributes")
-            return codec.decode(old) if old else None
-        return None
+    def delete(self, target: M | ItemKey[M] | type[M], *, condition: Condition | None = None,
+               return_old: bool = False, **key: Any) -> M | None:
+        """Delete by instance (its version is checked), by key, or by model and key fields."""
+        result: M | None = self.run(delete_flow(self.table, self.table_name, target, key,
+                                                condition=condition, return_old=return_old))
+        return result
 
     @overload
-    def update(self, target: M) -> UpdateBuilder[M]: ...
+    def update(self, target: M | ItemKey[M]) -> UpdateBuilder[M]: ...
 
     @overload
     def update(self, target: type[M], **key: Any) -> UpdateBuilder[M]: ...
 
-    def update(self, target: M | type[M], **key: Any) -> UpdateBuilder[M]:
+    def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> UpdateBuilder[M]:
         """An update builder: ``db.update(Customer, username="ada").set(name="Ada").execute()``.
 
         From an instance, the instance's version is checked (when the model has one) and
@@ -282,49 +236,43 @@ class Client:
 
     # -- batches and transactions --------------------------------------------------------
 
-    def batch_writer(
-        self, *, deadline: float = 60.0, concurrency: int = 1, max_pending: int = 1000
-    ) -> BatchWriter:
+    def batch_writer(self, *, deadline: float = 60.0, concurrency: int = 1,
+                     max_pending: int = 1000, backoff: Backoff | None = None) -> BatchWriter:
         """A batch writer: ``with db.batch_writer() as bw: bw.put(obj)``.
 
-        25-item chunks, unprocessed items retried with backoff until ``deadline`` seconds per
-        chunk, then :class:`~dyntable.errors.BatchWriteError` naming every item not written.
+        25-item chunks, unprocessed items retried with backoff; the first chunk still
+        unwritten after ``deadline`` seconds stops the writer, and
+        :class:`~dyntable.errors.BatchWriteError` names every item not written.
         ``concurrency > 1`` sends chunks from that many threads (bounded memory).
         """
-        from dyntable.operations.batch import BatchWriter
+        from dyntable.batch_writer import BatchWriter
 
-        return BatchWriter(self, deadline=deadline, concurrency=concurrency,
-                           max_pending=max_pending)
+        book = WriterBook(self.table, self.table_name, deadline=deadline,
+                          backoff=backoff or Backoff())
+        return BatchWriter(self.run, book, concurrency=concurrency, max_pending=max_pending)
 
-    def batch_get(
-        self, keys: Iterable[Any], *, consistent: bool = False, deadline: float = 60.0
-    ) -> BatchGetResult:
-        """Read many items (instances or ``(Model, {key fields})``), 100 keys a call.
+    def batch_get(self, keys: Iterable[Any], *, consistent: bool = False,
+                  deadline: float = 60.0, backoff: Backoff | None = None) -> BatchGetResult:
+        """Read many items (instances or keys such as ``Customer.primary(username=...)``),
+        100 keys a call. Results keep the order of the keys given; absent items are listed
+        in ``.missing``."""
+        return self.run(batch_get(self.table, self.table_name, keys, consistent=consistent,
+                                  deadline=deadline, backoff=backoff,
+                                  hide_expired=self.hide_expired))
 
-        Results keep the order of the keys given; absent items are listed in ``.missing``.
-        """
-        from dyntable.operations.batch import batch_get
-
-        return batch_get(self, keys, consistent=consistent, deadline=deadline)
-
-    def transaction(
-        self, *, token: str | None = None, return_failed_items: bool = True,
-        max_retries: int = 3,
-    ) -> Transaction:
+    def transaction(self, *, token: str | None = None, return_failed_items: bool = True,
+                    max_retries: int = 3) -> Transaction:
         """A write transaction: ``with db.transaction() as tx: tx.put(...)``.
 
         Committed as one TransactWriteItems when the block ends without an exception.
         """
-        from dyntable.operations.transactions import Transaction
-
         return Transaction(self, token=token, return_failed_items=return_failed_items,
                            max_retries=max_retries)
 
     def transact_get(self, keys: Iterable[Any]) -> list[Any]:
         """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items."""
-        from dyntable.operations.transactions import transact_get
-
-        return transact_get(self, keys)
+        return self.run(transact_get(self.table, self.table_name, keys,
+                                     hide_expired=self.hide_expired))
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -336,56 +284,22 @@ class Client:
         """A scan keeping ``model``'s items."""
         return Scan(self, model, index)
 
-    def collection(
-        self,
-        *,
-        pk: str,
-        index: str | None = None,
-        sk_prefix: str | None = None,
-        consistent: bool = False,
-    ) -> Collection:
-        """Every item of one partition (table or index), typed and grouped by entity."""
-        from dyntable.expressions.compiler import Compiler
-        from dyntable.expressions.paths import attr
+    def collection(self, key: ModelKey[Any] | None = None, *, pk: str | None = None,
+                   index: str | None = None, sk_prefix: str | None = None,
+                   consistent: bool = False, **fields: Any) -> Collection:
+        """Every item of one partition (table or index), typed and grouped by entity.
 
-        pk_attrs, sk_attrs = self.table.index_key_attrs(index)
-        compiler = Compiler()
-        cond = f"{compiler.path(attr(pk_attrs[0]))} = {compiler.value({'S': pk})}"
-        if sk_prefix is not None:
-            if not sk_attrs:
-                raise InvalidRequestError("sk_prefix needs a sort key")
-            cond += f" AND begins_with({compiler.path(attr(sk_attrs[0]))}, " \
-                    f"{compiler.value({'S': sk_prefix})})"
-        params: dict[str, Any] = {"TableName": self.table_name, "KeyConditionExpression": cond}
-        if index:
-            params["IndexName"] = index
-            if consistent and not self.table.index(index).is_local:
-                raise InvalidRequestError(f"index {index!r} is a GSI: no consistent reads")
-        if consistent:
-            params["ConsistentRead"] = True
-        params.update(compiler.params())
-        result = Collection()
-        start: dict[str, Any] | None = None
-        while True:
-            req = dict(params)
-            if start:
-                req["ExclusiveStartKey"] = start
-            resp = self.send("Query", req)
-            for raw in resp.get("Items") or []:
-                result.add(self.table, raw)
-            start = resp.get("LastEvaluatedKey")
-            if not start:
-                return result
+        Name the partition by a model key and its partition fields
+        (``db.collection(Customer.primary, username="ada")``), or by its raw partition key
+        value (``db.collection(pk="CUSTOMER#ada")``, with ``index=`` for an index).
+        """
+        req = collection_request(self.table, self.table_name, key, fields, pk=pk,
+                                 index=index, sk_prefix=sk_prefix, consistent=consistent)
+        return self.run(collection_flow(self.table, req))
 
-    def execute_statement(
-        self,
-        statement: str,
-        parameters: Sequence[Any] = (),
-        *,
-        model: type[M] | None = None,
-        consistent: bool = False,
-        limit: int | None = None,
-    ) -> list[Any]:
+    def execute_statement(self, statement: str, parameters: Sequence[Any] = (), *,
+                          model: type[M] | None = None, consistent: bool = False,
+                          limit: int | None = None) -> list[Any]:
         """Run a PartiQL statement (``ExecuteStatement``), reading every page.
 
         ``parameters`` fill the statement's ``?`` placeholders (encoded by type; never pasted
@@ -393,33 +307,8 @@ class Client:
         are skipped), otherwise by their entity attribute; items of unknown entities are
         returned as raw dicts.
         """
-        from dyntable.codec.values import to_av
-        from dyntable.operations.collections import decode_item
-
-        params: dict[str, Any] = {"Statement": statement}
-        if parameters:
-            params["Parameters"] = [to_av(p, f"parameter {i}") for i, p in enumerate(parameters)]
-        if consistent:
-            params["ConsistentRead"] = True
-        if limit is not None:
-            params["Limit"] = limit
-        out: list[Any] = []
-        if model is not None:
-            self._check_model(model)
-        codec = codec_for(model) if model is not None else None
-        while True:
-            resp = self.send("ExecuteStatement", params)
-            for raw in resp.get("Items") or []:
-                if codec is not None:
-                    if raw.get(codec.entity_attr) == codec.entity_av:
-                        out.append(codec.decode(raw))
-                    continue
-                obj = decode_item(self.table, raw)
-                out.append(obj if obj is not None else raw)
-            token = resp.get("NextToken")
-            if not token or (limit is not None and len(out) >= limit):
-                return out
-            params["NextToken"] = token
+        return self.run(statement_flow(self.table, statement, parameters, model=model,
+                                       consistent=consistent, limit=limit))
 
     # -- tables --------------------------------------------------------------------------
 
@@ -429,85 +318,31 @@ class Client:
         Waits until ACTIVE unless ``wait=False``; TTL can only be enabled on an ACTIVE table,
         so with ``wait=False`` call :meth:`enable_ttl` once it is. Returns the description.
         """
-        params = create_table_params(self.table)
-        params["TableName"] = self.table_name
-        resp = self.send("CreateTable", params)
-        desc: dict[str, Any] = resp.get("TableDescription", {})
-        if wait:
-            desc = self.wait_until_active(timeout=timeout)
-        if wait:
-            self.enable_ttl()
-        return desc
+        return self.run(create_table_flow(self.table, self.table_name, wait=wait,
+                                          timeout=timeout))
 
     def enable_ttl(self) -> bool:
-        """Enable TTL on the declared attribute (UpdateTimeToLive); False when none is declared.
-
-        AWS allows one TTL change per table per hour.
-        """
-        ttl = ttl_params(self.table)
-        if ttl is None:
-            return False
-        ttl["TableName"] = self.table_name
-        self.send("UpdateTimeToLive", ttl)
-        return True
+        """Enable TTL on the declared attribute (UpdateTimeToLive); False when none is
+        declared. AWS allows one TTL change per table per hour."""
+        return self.run(enable_ttl_flow(self.table, self.table_name))
 
     def wait_until_active(self, *, timeout: float = 300.0) -> dict[str, Any]:
-        """Poll DescribeTable until the table and its indexes are ACTIVE."""
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            desc = self.describe_table()
-            gsis = desc.get("GlobalSecondaryIndexes") or []
-            if desc.get("TableStatus") == "ACTIVE" and all(
-                g.get("IndexStatus") == "ACTIVE" for g in gsis
-            ):
-                return desc
-            if time.monotonic() > deadline:
-                raise WaitTimeoutError(
-                    f"table {self.table_name} is not ACTIVE after {timeout}s (status "
-                    f"{desc.get('TableStatus')}); it may still become ACTIVE: call "
-                    "wait_until_active() again or raise timeout="
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        """Poll DescribeTable until the table and its indexes are ACTIVE
+        (:class:`~dyntable.errors.WaitTimeoutError` after ``timeout`` seconds)."""
+        return self.run(wait_active_flow(self.table_name, timeout))
 
     def describe_table(self) -> dict[str, Any]:
         """DescribeTable's ``Table`` description."""
-        resp = self.send("DescribeTable", {"TableName": self.table_name})
-        table: dict[str, Any] = resp["Table"]
-        return table
+        return self.run(describe_flow(self.table_name))
 
     def delete_table(self, *, wait: bool = True, timeout: float = 300.0) -> None:
-        """Delete the table; waits until it is gone unless ``wait=False``.
-
-        Raises :class:`~dyntable.errors.WaitTimeoutError` when it still exists after
-        ``timeout`` seconds.
-        """
-        self.send("DeleteTable", {"TableName": self.table_name})
-        if not wait:
-            return
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
-            try:
-                desc = self.describe_table()
-            except TableNotFoundError:
-                return
-            if time.monotonic() > deadline:
-                raise WaitTimeoutError(
-                    f"table {self.table_name} still exists {timeout}s after DeleteTable "
-                    f"(status {desc.get('TableStatus')}); it may still go away"
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        """Delete the table; waits until it is gone unless ``wait=False``
+        (:class:`~dyntable.errors.WaitTimeoutError` after ``timeout`` seconds)."""
+        self.run(delete_table_flow(self.table_name, wait=wait, timeout=timeout))
 
     def table_exists(self) -> bool:
         """True when DescribeTable finds the table."""
-        try:
-            self.describe_table()
-        except TableNotFoundError:
-            return False
-        return True
+        return self.run(table_exists_flow(self.table_name))
 
     def close(self) -> None:
         """Close the transport."""
@@ -520,7 +355,7 @@ class Client:
         self.close()
 
 
-class UpdateBuilder(UpdateActions, Generic[M]):
+class UpdateBuilder(UpdateBuilderBase[M]):
     """Collects update actions; ``execute()`` sends them and returns the updated item.
 
     Top-level fields are given as keywords (``set(name="Ada")``); nested paths as a path and
@@ -529,41 +364,85 @@ class UpdateBuilder(UpdateActions, Generic[M]):
     :class:`~dyntable.operations.update_actions.UpdateActions`).
     """
 
-    def __init__(self, client: Client, target: M | type[M], key: Mapping[str, Any]) -> None:
+    def __init__(self, client: Client, target: Any, key: Mapping[str, Any]) -> None:
+        super().__init__(client.table, client.table_name, target, key)
         self._client = client
-        self.spec = ops.UpdateSpec()
-        client._check_model(target if isinstance(target, type) else type(target))
-        if isinstance(target, type):
-            self._model: type[M] = target
-            self._codec = codec_for(target)
-            self._key = dict(key)
-        else:
-            if key:
-                raise InvalidRequestError("update(instance) takes no key fields")
-            self._model = type(target)
-            self._codec = codec_for(self._model)
-            self._key = {f: getattr(target, f) for f in self._codec.spec.primary.fields}
-            self.spec.known = dict(target.__dict__)
-            vname = self._codec.spec.version_field
-            if vname:
-                self.spec.expected_version = int(getattr(target, vname))
-        self._target = None if isinstance(target, type) else target
-
-    def params(self) -> dict[str, Any]:
-        """The UpdateItem request (compile only)."""
-        return ops.update_request(self._codec, self._client.table_name, self._key,
-                                  self.spec).params
-
-    def request(self) -> ops.Request:
-        """The compiled request with its context."""
-        return ops.update_request(self._codec, self._client.table_name, self._key, self.spec)
 
     def execute(self) -> M:
         """Send the update; return the item as stored afterwards."""
-        req = self.request()
-        resp = self._client._run(req)
-        obj: M = self._codec.decode(resp["Attributes"])
-        if self._target is not None:
-            for k, v in obj.__dict__.items():
-                self._target.__dict__[k] = v
-        return obj
+        return self._client.run(self.update_flow())
+
+
+class _Reads(ReadBuilder[M]):
+    """The methods that run a query or scan over the sync client."""
+
+    _client: Client
+
+    def __iter__(self) -> Iterator[M]:
+        """Iterate lazily across pages; memory is bounded by one page.
+
+        Each object is released by the iterator as soon as it is handed out, so what the
+        caller does not keep is freed before the next page is read.
+        """
+        for page in self._client.iterate(self.pages_flow()):
+            items = page.items
+            del page
+            items.reverse()
+            while items:
+                yield items.pop()
+
+    def all(self) -> list[M]:
+        """Every matching item (up to ``limit``) as a list."""
+        return list(self)
+
+    def first(self) -> M | None:
+        """The first matching item, or ``None``."""
+        for item in self:
+            return item
+        return None
+
+    def page(self, cursor: str | None = None) -> Page[M]:
+        """One page: up to ``limit`` items (default: one DynamoDB page) and the next cursor."""
+        return self._client.run(self.page_flow(cursor))
+
+    def count(self) -> int:
+        """How many items match (reads every page with ``Select=COUNT``)."""
+        return self._client.run(self.count_flow())
+
+
+class Query(_Reads[M], QueryBuilder[M]):
+    """A query on a model's key, run by the sync client (see
+    :class:`~dyntable.operations.query.QueryBuilder` for the builder methods)."""
+
+    def __init__(self, client: Client, key: ModelKey[M], fields: Mapping[str, Any]) -> None:
+        QueryBuilder.__init__(self, client._context(), key, fields)
+        self._client = client
+
+
+class Scan(_Reads[M], ScanBuilder[M]):
+    """A scan keeping one model's items, run by the sync client."""
+
+    def __init__(self, client: Client, model: type[M], index: str | None = None) -> None:
+        ScanBuilder.__init__(self, client._context(), model, index)
+        self._client = client
+
+
+class Transaction(TransactionBuilder):
+    """A write transaction (``with db.transaction() as tx:``), committed when the block
+    ends without an exception; nothing is sent when it raises. See
+    :class:`~dyntable.operations.transactions.TransactionBuilder`."""
+
+    def __init__(self, client: Client, **options: Any) -> None:
+        super().__init__(client.table, client.table_name, **options)
+        self._client = client
+
+    def commit(self) -> None:
+        """Send the transaction (nothing is sent when it has no actions)."""
+        self._client.run(self.commit_flow())
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.commit()

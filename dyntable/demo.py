@@ -19,7 +19,8 @@ from dyntable.errors import ConditionalCheckFailedError, VersionConflictError
 from dyntable.expressions.paths import F
 from dyntable.schema.keys import Key
 from dyntable.schema.model import Model, Version
-from dyntable.schema.table import GSI, Table
+from dyntable.schema.table import GSI
+from dyntable.table import Table
 
 __all__ = ["Customer", "Order", "demo_table", "run_demo"]
 

@@ -9,7 +9,7 @@ import click
 
 if TYPE_CHECKING:
     from dyntable.client import Client
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
 __all__ = ["app_option", "connect", "connection_options", "table"]
 
@@ -35,8 +35,8 @@ def connection_options(f: C) -> C:
     return app_option(f)
 
 
-def load_table(app: str) -> Table:
-    """The Table named by ``--app``."""
+def load_table(app: str) -> TableSchema:
+    """The table declaration named by ``--app``."""
     from dyntable.migrations.app import load_app
 
     return load_app(app)
@@ -45,12 +45,13 @@ def load_table(app: str) -> Table:
 def connect(app: str, endpoint_url: str | None, region: str | None,
             table_name: str | None, **options: Any) -> Client:
     """A client of the ``--app`` table (errors become one-line CLI errors)."""
+    from dyntable.client import Client
     from dyntable.errors import DyntableError
 
     table = load_table(app)
     try:
-        return table.connect(endpoint_url=endpoint_url, region=region,
-                             table_name=table_name, **options)
+        return Client(table, endpoint_url=endpoint_url, region=region,
+                      table_name=table_name, **options)
     except DyntableError:
         raise
     except Exception as exc:  # e.g. botocore's NoRegionError

@@ -177,6 +177,11 @@ class ItemCodec(Generic[M]):
         keys = [p.key_def(self._part) for p in self.primary_parts]
         self._encode_fields = compile_encoder(defs, keys=keys)
 
+    def owns(self, item: Mapping[str, Any]) -> bool:
+        """True when a stored item (wire form) is this model's, by its entity attribute."""
+        av = item.get(self.entity_attr)
+        return isinstance(av, Mapping) and av.get("S") == self.entity
+
     # -- encoding ----------------------------------------------------------------------
 
     def encode(self, obj: M, *, check_size: bool = True) -> Item:

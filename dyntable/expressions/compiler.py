@@ -23,6 +23,7 @@ from dyntable.expressions.conditions import (
     Compare,
     Compiled,
     Condition,
+    Encoded,
     Function,
     In,
     Not,
@@ -147,6 +148,8 @@ class Compiler:
     def _operand(self, operand: Any, typed_by: Path | None) -> str:
         if isinstance(operand, Path):
             return self.path(operand)
+        if isinstance(operand, Encoded):
+            return self.value(operand.av)
         if isinstance(operand, Size):
             return f"size({self.path(operand.path)})"
         if isinstance(operand, Condition):
@@ -216,6 +219,8 @@ class Compiler:
         if fn.name == "attribute_type":
             return f"{fn.name}({target}, {self.value({'S': fn.arg})})"
         if fn.name == "begins_with":
+            if isinstance(fn.arg, Encoded):
+                return f"{fn.name}({target}, {self.value(fn.arg.av)})"
             if not isinstance(fn.arg, (str, bytes)):
                 raise ExpressionError("begins_with takes a string or bytes prefix")
             return f"{fn.name}({target}, {self.value(to_av(fn.arg))})"
@@ -230,6 +235,11 @@ class Compiler:
             av = self.encode(fn.arg, fn.path, element=True) if element else to_av(fn.arg)
             return f"contains({target}, {self.value(av)})"
         raise ExpressionError(f"unknown function {fn.name!r}")
+
+    def key_condition(self, cond: Condition) -> str:
+        """Compile a query's key condition (equality on the partition, at most one sort-key
+        comparison; both built by :mod:`dyntable.operations.query`)."""
+        return self.condition(cond)
 
     # -- updates ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ __all__ = [
     "Compare",
     "Compiled",
     "Condition",
+    "Encoded",
     "Function",
     "In",
     "Not",
@@ -171,3 +172,11 @@ class Compiled(Condition):
     text: str
     names: tuple[tuple[str, str], ...]
     values: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Encoded:
+    """An operand already encoded as an AttributeValue (``{"S": "ORDER#..."}``): key
+    conditions built from key templates compare key attributes with such values."""
+
+    av: dict[str, Any]

@@ -7,12 +7,12 @@ import os
 import sys
 
 from dyntable.migrations.errors import AppLoadError
-from dyntable.schema.table import Table
+from dyntable.schema.table import TableSchema
 
 __all__ = ["load_app"]
 
 
-def load_app(spec: str) -> Table:
+def load_app(spec: str) -> TableSchema:
     """Import ``module`` and return its attribute ``attr`` from ``"module:attr"``.
 
     The current directory is put on ``sys.path`` first, so ``--app myapp.models:table``
@@ -34,6 +34,6 @@ def load_app(spec: str) -> Table:
             value = getattr(value, part)
         except AttributeError:
             raise AppLoadError(f"module {module_name!r} has no attribute {attr!r}") from None
-    if not isinstance(value, Table):
+    if not isinstance(value, TableSchema):
         raise AppLoadError(f"{spec} is a {type(value).__name__}, not a dyntable Table")
     return value

@@ -21,7 +21,7 @@ from dyntable.operations.tables import (
     gsi_definition,
     ttl_params,
 )
-from dyntable.schema.table import GSI, Table
+from dyntable.schema.table import GSI, TableSchema
 
 if TYPE_CHECKING:
     from dyntable.client import Client
@@ -104,7 +104,7 @@ def _update(name: str, **params: Any) -> dict[str, Any]:
     return {"TableName": name, **params}
 
 
-def _gsi_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[Change]:
+def _gsi_changes(table: TableSchema, name: str, live: Mapping[str, Any]) -> list[Change]:
     drops: list[Change] = []
     adds: list[Change] = []
     live_gsis = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes") or []}
@@ -152,7 +152,7 @@ def _drop(name: str, index: str, why: str) -> Change:
                   destructive=True)
 
 
-def _structure_changes(table: Table, live: Mapping[str, Any]) -> list[Change]:
+def _structure_changes(table: TableSchema, live: Mapping[str, Any]) -> list[Change]:
     out: list[Change] = []
     want = create_table_params(table)
     if _keys(live.get("KeySchema")) != _keys(want["KeySchema"]):
@@ -171,7 +171,7 @@ def _structure_changes(table: Table, live: Mapping[str, Any]) -> list[Change]:
     return out
 
 
-def _billing_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[Change]:
+def _billing_changes(table: TableSchema, name: str, live: Mapping[str, Any]) -> list[Change]:
     mode = (live.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
     want = create_table_params(table)
     if mode != table.billing_mode:
@@ -195,7 +195,7 @@ def _billing_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[C
     return []
 
 
-def _stream_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[Change]:
+def _stream_changes(table: TableSchema, name: str, live: Mapping[str, Any]) -> list[Change]:
     spec = live.get("StreamSpecification") or {}
     on, view = bool(spec.get("StreamEnabled")), spec.get("StreamViewType")
     if on and (table.stream is None or view != table.stream):
@@ -214,7 +214,7 @@ def _stream_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[Ch
     return out
 
 
-def _ttl_changes(table: Table, name: str, ttl: Mapping[str, Any] | None) -> list[Change]:
+def _ttl_changes(table: TableSchema, name: str, ttl: Mapping[str, Any] | None) -> list[Change]:
     desc = (ttl or {}).get("TimeToLiveDescription") or {}
     on = desc.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
     attr = desc.get("AttributeName")
@@ -231,7 +231,7 @@ def _ttl_changes(table: Table, name: str, ttl: Mapping[str, Any] | None) -> list
     return out
 
 
-def _settings_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[Change]:
+def _settings_changes(table: TableSchema, name: str, live: Mapping[str, Any]) -> list[Change]:
     out: list[Change] = []
     live_class = (live.get("TableClassSummary") or {}).get("TableClass") or "STANDARD"
     if table.table_class and live_class != table.table_class:
@@ -247,7 +247,7 @@ def _settings_changes(table: Table, name: str, live: Mapping[str, Any]) -> list[
 
 
 def diff_table(
-    table: Table,
+    table: TableSchema,
     description: Mapping[str, Any] | None,
     ttl: Mapping[str, Any] | None = None,
     *,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dyntable.operations.tables import create_table_params, ttl_params
-from dyntable.schema.table import Table
+from dyntable.schema.table import TableSchema
 
 __all__ = [
     "SAM_TRANSFORM",
@@ -26,13 +26,13 @@ __all__ = [
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
-def logical_id(table: Table) -> str:
+def logical_id(table: TableSchema) -> str:
     """A CloudFormation logical id from the table name: ``shop-orders`` -> ``ShopOrdersTable``."""
     words = [w for w in re.split(r"[^A-Za-z0-9]+", table.name) if w]
     return "".join(w[:1].upper() + w[1:] for w in words) + "Table"
 
 
-def table_resource(table: Table, *, table_name: str | None = None) -> dict[str, Any]:
+def table_resource(table: TableSchema, *, table_name: str | None = None) -> dict[str, Any]:
     """The ``AWS::DynamoDB::Table`` resource for the declaration."""
     params = create_table_params(table)
     props: dict[str, Any] = {"TableName": table_name or params.pop("TableName")}
@@ -51,7 +51,9 @@ def table_resource(table: Table, *, table_name: str | None = None) -> dict[str, 
     return {"Type": "AWS::DynamoDB::Table", "Properties": props}
 
 
-def template(table: Table, *, sam: bool = False, table_name: str | None = None) -> dict[str, Any]:
+def template(
+    table: TableSchema, *, sam: bool = False, table_name: str | None = None
+) -> dict[str, Any]:
     """A CloudFormation template (``sam``: with the SAM transform) holding the table."""
     lid = logical_id(table)
     out: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09"}

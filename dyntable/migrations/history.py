@@ -27,6 +27,8 @@ from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import attr, if_not_exists
 from dyntable.expressions.updates import Action
 from dyntable.migrations.errors import LockHeldError, MigrationError
+from dyntable.operations.flow import Request
+from dyntable.operations.pages import pages
 
 if TYPE_CHECKING:
     from dyntable.client import Client
@@ -134,13 +136,8 @@ class History:
             params = {"FilterExpression": compiler.condition(cond)}
             operation = "Scan"
         params.update(TableName=self.client.table_name, ConsistentRead=True, **compiler.params())
-        while True:
-            resp = self.client.send(operation, params)
-            yield from resp.get("Items") or []
-            start = resp.get("LastEvaluatedKey")
-            if not start:
-                return
-            params["ExclusiveStartKey"] = start
+        for page in self.client.iterate(pages(Request(operation, params))):
+            yield from page.items
 
     # -- migration states ------------------------------------------------------------------
 

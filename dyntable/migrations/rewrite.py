@@ -29,7 +29,7 @@ from dyntable.expressions.paths import attr
 from dyntable.expressions.updates import Action
 from dyntable.migrations.data import APPLIED_ATTRIBUTE, WRITER_ATTRIBUTE, Migration
 from dyntable.migrations.errors import MigrationError
-from dyntable.schema.table import Table
+from dyntable.schema.table import TableSchema
 
 __all__ = ["Direction", "Rewrite", "rewrite_item"]
 
@@ -58,7 +58,7 @@ def _applied(item: Mapping[str, Any]) -> set[str]:
     return set(av.get("SS", ())) if isinstance(av, Mapping) else set()
 
 
-def _version_field(table: Table, item: Mapping[str, Any]) -> str | None:
+def _version_field(table: TableSchema, item: Mapping[str, Any]) -> str | None:
     entity = item.get(table.entity_attribute)
     name = entity.get("S") if isinstance(entity, Mapping) else None
     model = table.model_for(name) if isinstance(name, str) else None
@@ -110,7 +110,7 @@ def rewrite_item(
     item: Mapping[str, AV],
     *,
     direction: Direction,
-    table: Table,
+    table: TableSchema,
     table_name: str,
 ) -> Rewrite:
     """Run ``migration``'s ``up`` / ``down`` on a stored item; the write to make, if any."""
@@ -172,7 +172,7 @@ def _actions(migration: Migration, direction: Direction, changes: dict[str, tupl
     return actions
 
 
-def _guard(table: Table, direction: Direction, migration: Migration,
+def _guard(table: TableSchema, direction: Direction, migration: Migration,
            values: dict[str, Any], names: list[str]) -> Condition | None:
     marker = attr(APPLIED_ATTRIBUTE).contains(migration.id)
     conds: list[Condition | None] = [
@@ -185,7 +185,7 @@ def _guard(table: Table, direction: Direction, migration: Migration,
     return all_of(*conds)
 
 
-def _update_params(migration: Migration, direction: Direction, table: Table, table_name: str,
+def _update_params(migration: Migration, direction: Direction, table: TableSchema, table_name: str,
                    key: dict[str, AV], values: dict[str, Any],
                    changes: dict[str, tuple[Any, Any]], version: str | None) -> dict[str, Any]:
     key_attrs = set(key)

@@ -32,6 +32,8 @@ from dyntable.migrations.history import History, MigrationState, SegmentState
 from dyntable.migrations.report import MigrationReport
 from dyntable.migrations.rewrite import Direction, rewrite_item
 from dyntable.migrations.segments import parse_segments
+from dyntable.operations.flow import Request
+from dyntable.operations.pages import pages
 
 if TYPE_CHECKING:
     from dyntable.client import Client
@@ -237,26 +239,22 @@ class Migrator:
         seg = self._claim(run, segment)
         if seg is None:
             return
-        start = seg.last_key
+        params = dict(run.scan, Segment=segment, TotalSegments=run.total)
+        scan = pages(Request("Scan", params), start=seg.last_key)
         try:
-            while not run.stop.is_set():
-                params = dict(run.scan, Segment=segment, TotalSegments=run.total)
-                if start:
-                    params["ExclusiveStartKey"] = start
-                resp = self.client.send("Scan", params)
-                items = resp.get("Items") or []
+            for page in self.client.iterate(scan):
+                if run.stop.is_set():
+                    return
                 counts: Counter[str] = Counter()
-                for item in items:
+                for item in page.items:
                     self._item(run, item, counts)
-                start = resp.get("LastEvaluatedKey") or None
                 if run.state is not None:
-                    self.history.checkpoint(run.state, segment, self.owner, last_key=start,
-                                            counts=counts, lease_seconds=self.lease_seconds)
+                    self.history.checkpoint(run.state, segment, self.owner,
+                                            last_key=page.next, counts=counts,
+                                            lease_seconds=self.lease_seconds)
                 run.report.add(counts)
                 if self.progress is not None:
-                    self.progress(int(resp.get("ScannedCount", len(items))))
-                if start is None:
-                    return
+                    self.progress(page.scanned)
         finally:
             if run.state is not None:
                 self.history.release(run.state, segment, self.owner)

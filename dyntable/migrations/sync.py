@@ -8,13 +8,15 @@ cannot make (key schema, LSIs) stop the sync before anything is sent.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dyntable.errors import DyntableError
 from dyntable.migrations.diff import TableDiff, diff_live
 from dyntable.migrations.errors import SchemaSyncError
+from dyntable.operations.flow import Flow, Sleep
+from dyntable.operations.retry import Deadline
+from dyntable.operations.tables import describe_flow
 
 if TYPE_CHECKING:
     from dyntable.client import Client
@@ -35,16 +37,22 @@ def is_settled(desc: Mapping[str, Any]) -> bool:
 def wait_settled(client: Client, *, timeout: float = 3600.0, poll: float = 0.2,
                  echo: Echo | None = None) -> dict[str, Any]:
     """Poll DescribeTable until :func:`is_settled`; SchemaSyncError after ``timeout``."""
-    deadline = time.monotonic() + timeout
+    return client.run(settled_flow(client.table_name, timeout=timeout, poll=poll, echo=echo))
+
+
+def settled_flow(table_name: str, *, timeout: float = 3600.0, poll: float = 0.2,
+                 echo: Echo | None = None) -> Flow[dict[str, Any]]:
+    """The waiter of :func:`wait_settled`, as a flow."""
+    deadline = Deadline(timeout)
     delay = poll
     reported = ""
     while True:
         try:
-            desc = client.describe_table()
+            desc = yield from describe_flow(table_name)
         except DyntableError as exc:  # e.g. DynamoDB Local failing while an index is dropped
-            if not exc.retryable or time.monotonic() > deadline:
+            if not exc.retryable or deadline.expired:
                 raise
-            time.sleep(delay)
+            yield Sleep(delay)
             continue
         if is_settled(desc):
             return desc
@@ -57,10 +65,10 @@ def wait_settled(client: Client, *, timeout: float = 3600.0, poll: float = 0.2,
         if echo is not None and state != reported:
             echo(f"  {state}")
             reported = state
-        if time.monotonic() > deadline:
-            raise SchemaSyncError(f"table {client.table_name} still busy after {timeout:.0f}s "
+        if deadline.expired:
+            raise SchemaSyncError(f"table {table_name} still busy after {timeout:.0f}s "
                                   f"({state}); run sync again later to continue")
-        time.sleep(delay)
+        yield Sleep(delay)
         delay = min(delay * 1.5, 10.0)
 
 

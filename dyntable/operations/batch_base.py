@@ -7,23 +7,21 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable.codec.values import b_value
 from dyntable.errors import DecodeError, DyntableError, InvalidRequestError
-from dyntable.operations.retry import Backoff, Deadline, Flow, Send
-from dyntable.ttl import item_expired
+from dyntable.operations.flow import Flow, Request
+from dyntable.operations.retry import Backoff, Deadline
+from dyntable.operations.send import send
 
 if TYPE_CHECKING:
-    from dyntable.schema.model import Model
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
 __all__ = [
-    "BatchClient",
     "BatchStats",
     "Resent",
     "check_deadline",
-    "is_expired",
     "key_digest",
     "resend_until_done",
     "table_key_attrs",
@@ -31,18 +29,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class BatchClient(Protocol):
-    """What batches need from the client."""
-
-    table: Table
-    table_name: str
-    hide_expired: bool
-
-    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request."""
-        ...
 
 
 def key_digest(key: Mapping[str, Any]) -> bytes:
@@ -62,14 +48,9 @@ def key_digest(key: Mapping[str, Any]) -> bytes:
     return h.digest()
 
 
-def table_key_attrs(table: Table) -> tuple[str, ...]:
+def table_key_attrs(table: TableSchema) -> tuple[str, ...]:
     """The table's primary key attribute names (partition key first)."""
     return (table.pk, table.sk) if table.sk else (table.pk,)
-
-
-def is_expired(client: BatchClient, obj: Model) -> bool:
-    """True when ``client`` hides expired items and ``obj``'s TTL has passed."""
-    return client.hide_expired and item_expired(obj)
 
 
 @dataclass
@@ -203,7 +184,7 @@ def resend_until_done(
         params = request(pending)
         stats.add(requests=1)
         try:
-            response = yield Send(operation, params)
+            response = yield from send(Request(operation, params))
             left = unprocessed(response)
         except DyntableError as exc:
             if not exc.retryable:

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dyntable.codec.items import codec_for, entity_of
+from dyntable.codec.items import codec_for
 from dyntable.errors import BatchGetError, InvalidRequestError
 from dyntable.operations.batch_base import (
-    BatchClient,
     BatchStats,
     check_deadline,
-    is_expired,
     key_digest,
     resend_until_done,
     table_key_attrs,
     unprocessed_entries,
 )
-from dyntable.operations.items import require_table
-from dyntable.operations.retry import Backoff, Flow, drive
-from dyntable.schema.model import Model
+from dyntable.operations.flow import Flow
+from dyntable.operations.retry import Backoff
+from dyntable.operations.targets import resolve
+from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
-    from dyntable.schema.table import Table
+    from dyntable.schema.model import Model
+    from dyntable.schema.table import TableSchema
 
 __all__ = ["GET_CHUNK", "BatchGetResult", "GetKey", "batch_get", "batch_get_flow", "get_key"]
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
 GET_CHUNK = 100
 
@@ -42,25 +42,19 @@ class GetKey:
     digest: bytes = field(repr=False)
 
 
-def get_key(entry: Any, table: Table | None = None) -> GetKey:
-    """A :class:`GetKey` from a model instance or a ``(Model, {field: value})`` pair.
+def get_key(entry: Any, table: TableSchema) -> GetKey:
+    """A :class:`GetKey` from a model instance or a key (``Customer.primary(username=...)``).
 
-    With ``table``, a model of another table is refused.
+    Raises:
+        InvalidRequestError: anything else, or a model of another table.
     """
-    if isinstance(entry, Model):
-        if table is not None:
-            require_table(type(entry), table)
-        wire = codec_for(type(entry)).key_of(entry)
-        return GetKey(type(entry), wire, entry, key_digest(wire))
-    if (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], type)
-            and issubclass(entry[0], Model) and isinstance(entry[1], Mapping)):
-        if table is not None:
-            require_table(entry[0], table)
-        wire = codec_for(entry[0]).key(entry[1])
-        return GetKey(entry[0], wire, entry, key_digest(wire))
-    raise InvalidRequestError(
-        f"a batch key is a model instance or a (Model, {{field: value}}) pair, not {entry!r}"
-    )
+    if isinstance(entry, tuple):
+        raise InvalidRequestError(
+            f"a batch key is a model instance or a key such as "
+            f"Customer.primary(username='ada'), not a (Model, {{fields}}) pair: {entry!r}"
+        )
+    item = resolve(entry, {}, table, what="a batch key")
+    return GetKey(item.model, item.key, entry, key_digest(item.key))
 
 
 def batch_get_flow(
@@ -151,18 +145,20 @@ class BatchGetResult:
 
 
 def batch_get(
-    client: BatchClient,
+    table: TableSchema,
+    table_name: str,
     keys: Iterable[Any],
     *,
     consistent: bool = False,
     deadline: float = 60.0,
     backoff: Backoff | None = None,
-) -> BatchGetResult:
+    hide_expired: bool = False,
+) -> Flow[BatchGetResult]:
     """Read many items by key (BatchGetItem, 100 keys per call), typed, mixed entities.
 
-    ``keys`` are model instances or ``(Model, {field: value})`` pairs; duplicate keys are
-    read once. Each chunk of 100 keys retries for at most ``deadline`` seconds from its
-    first request; the first chunk that runs out of time ends the read.
+    ``keys`` are model instances or keys (``Customer.primary(username="ada")``); duplicate
+    keys are read once. Each chunk of 100 keys retries for at most ``deadline`` seconds
+    from its first request; the first chunk that runs out of time ends the read.
 
     Raises:
         BatchGetError: listing every key (as passed) not read when a chunk ran out of
@@ -173,25 +169,23 @@ def batch_get(
     check_deadline(deadline)
     distinct: dict[bytes, GetKey] = {}
     for entry in keys:
-        k = get_key(entry, client.table)
+        k = get_key(entry, table)
         distinct.setdefault(k.digest, k)
     ordered = list(distinct.values())
     stats = BatchStats()
-    key_attrs = table_key_attrs(client.table)
-    flow = batch_get_flow(client.table_name, key_attrs, ordered, consistent=consistent,
-                          deadline=deadline, backoff=backoff or Backoff(), stats=stats)
-    found = drive(client.send, flow)
+    found = yield from batch_get_flow(table_name, table_key_attrs(table), ordered,
+                                      consistent=consistent, deadline=deadline,
+                                      backoff=backoff or Backoff(), stats=stats)
     items: list[Model] = []
     missing: list[Any] = []
-    entity_attr = client.table.entity_attribute
     for k in ordered:
         raw = found.get(k.digest)
         codec = codec_for(k.model)
-        if raw is None or entity_of(raw, entity_attr) != codec.entity:
+        if raw is None or not codec.owns(raw):
             missing.append(k.original)
             continue
         obj = codec.decode(raw)
-        if is_expired(client, obj):
+        if hide_expired and item_expired(obj):
             missing.append(k.original)
         else:
             items.append(obj)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -12,6 +13,7 @@ from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Compiled, Condition, all_of
 from dyntable.expressions.paths import F, Path, attr, if_not_exists
 from dyntable.expressions.updates import Action
+from dyntable.operations.flow import Request
 from dyntable.schema.receipts import (
     RECEIPTS_ATTRIBUTE,
     Receipts,
@@ -23,59 +25,34 @@ from dyntable.schema.receipts import (
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
-__all__ = ["Request", "UpdateSpec", "delete_request", "entity_guard", "get_request",
-           "put_request", "receipts_for_put", "require_table", "update_request"]
+__all__ = [
+    "Request",
+    "UpdateSpec",
+    "delete_request",
+    "entity_guard",
+    "get_request",
+    "is_model",
+    "put_request",
+    "receipts_for_put",
+    "require_table",
+    "update_request",
+]
 
 M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
 ReturnValues = Literal["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
 
 
-@dataclass
-class Request:
-    """A compiled request: the operation, its parameters and what is needed to read its answer.
-
-    Attributes:
-        operation / params: what is sent.
-        key: the item key (wire form), for error context.
-        model: the model class the request is about (``None`` for raw requests).
-        kind: ``"put"``, ``"update"``, ``"delete"``, ``"get"`` or ``""``.
-        version_checked: the write checks the stored version (optimistic locking).
-        expected_version / new_version: the version expected and the version written.
-        token: the write's receipt token (versioned writes), unique to this write: an
-            ambiguous failure is settled by finding it in the stored item
-            (:mod:`dyntable.operations.outcomes`).
-        receipts: the receipts the item holds once this write is applied (puts).
-        idempotent: resending the request cannot apply it twice (the transport may resend
-            it after an ambiguous failure). False for unconditional updates that add,
-            append or compute from stored values.
-        needs_item: the write requires an existing item (updates).
-        if_absent: the put refuses to replace an existing item.
-        guarded: the request refuses items of other entities (entity condition).
-        receipts_fallback: for an update that sets its receipt slot: the same request
-            setting the whole receipt map, sent when the item has no map yet.
-    """
-
-    operation: str
-    params: dict[str, Any]
-    key: dict[str, AV] = field(default_factory=dict)
-    model: type[Any] | None = None
-    kind: str = ""
-    version_checked: bool = False
-    expected_version: int | None = None
-    new_version: int | None = None
-    token: str | None = None
-    receipts: Receipts | None = None
-    idempotent: bool = True
-    needs_item: bool = False
-    if_absent: bool = False
-    guarded: bool = False
-    receipts_fallback: dict[str, Any] | None = None
+def is_model(value: Any) -> bool:
+    """True for a dyntable model instance (without importing the model module: when it is
+    not loaded, no model can exist)."""
+    module = sys.modules.get("dyntable.schema.model")
+    return module is not None and isinstance(value, module.Model)
 
 
-def require_table(model: Any, table: Table) -> None:
+def require_table(model: Any, table: TableSchema) -> None:
     """Refuse a model that is not a dyntable model of ``table`` (the client's table)."""
     spec = getattr(model, "__dyntable__", None)
     if spec is None:

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dyntable.codec.items import codec_for, suggest
 from dyntable.errors import InvalidRequestError, KeyTemplateError
 from dyntable.expressions.compiler import Compiler
+from dyntable.expressions.conditions import Condition, Encoded, all_of
 from dyntable.expressions.paths import attr
-from dyntable.operations.reads import Reader, _Read
+from dyntable.operations.reads import ReadBuilder, ReadContext
 from dyntable.operations.tables import key_attribute_type
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from dyntable.schema.keys import ModelKey
     from dyntable.schema.model import Model
 
-__all__ = ["Query"]
+__all__ = ["QueryBuilder"]
 
 M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
@@ -29,8 +32,8 @@ _Cond = tuple[str, str, tuple[AV, ...]]
 _MAX_CHAR = "\U0010ffff"
 
 
-class Query(_Read[M]):
-    """A query on a model's key (``db.query(Order.primary, username="ada")``).
+class QueryBuilder(ReadBuilder[M]):
+    """A query on a model's key (``db.query(Order.primary, username="ada")``), no I/O.
 
     On a native multi-attribute GSI key (``GSI(pk=[...], sk=[...])``) every partition field is
     required, and a sort key condition names a *leading run* of the declared sort fields
@@ -44,11 +47,12 @@ class Query(_Read[M]):
 
     operation = "Query"
 
-    def __init__(self, reader: Reader, key: ModelKey[M], fields: Mapping[str, Any]) -> None:
+    def __init__(self, context: ReadContext, key: ModelKey[M], fields: Mapping[str, Any]
+                 ) -> None:
         if not hasattr(key, "spec") or not hasattr(key, "model"):
             raise InvalidRequestError("query() takes a key read from a model, e.g. Order.primary")
         codec = codec_for(key.model)
-        super().__init__(reader, codec, key.spec)
+        super().__init__(context, codec, key.spec)
         spec = key.spec
         self._pk_values = {f: v for f, v in fields.items() if f in spec.pk_fields}
         sk_given = {f: v for f, v in fields.items() if f not in spec.pk_fields}
@@ -188,13 +192,13 @@ class Query(_Read[M]):
             raise KeyTemplateError(f"{where}: between() on {name!r}: low is above high")
         return (*lo[:-1], (name, "between", (low_av, high_av)))
 
-    def _set_sk(self, op: str, *values: Any) -> Query[M]:
+    def _set_sk(self, op: str, *values: Any) -> Self:
         if self._sk is not None:
             raise InvalidRequestError("only one sort key condition per query")
         self._sk = (op, values[0] if op == "native" else values)
         return self
 
-    def eq(self, **fields: Any) -> Query[M]:
+    def eq(self, **fields: Any) -> Self:
         """Sort key equal to the key built from every sort-key field.
 
         On a native multi-attribute sort key: equality on the leading sort fields given.
@@ -210,7 +214,7 @@ class Query(_Read[M]):
                                    "(use begins_with for a prefix)")
         return self._set_sk("=", self._texts(fields, partial_last=False, sep=True))
 
-    def begins_with(self, **fields: Any) -> Query[M]:
+    def begins_with(self, **fields: Any) -> Self:
         """Sort key starting with the leading fields given; the last may be a partial string."""
         if not fields:
             raise KeyTemplateError("begins_with() needs at least one sort key field")
@@ -218,7 +222,7 @@ class Query(_Read[M]):
             return self._set_sk("native", self._native_conds("begins_with", fields))
         return self._set_sk("prefix", self._texts(fields, partial_last=True, sep=False))
 
-    def between(self, low: Mapping[str, Any], high: Mapping[str, Any]) -> Query[M]:
+    def between(self, low: Mapping[str, Any], high: Mapping[str, Any]) -> Self:
         """Sort key between the keys built from ``low`` and ``high`` (inclusive)."""
         if self._native:
             return self._set_sk("native", self._native_between(low, high))
@@ -232,69 +236,71 @@ class Query(_Read[M]):
         assert self._key is not None
         return all(f in values for f in self._key.sk_fields)
 
-    def lt(self, **fields: Any) -> Query[M]:
+    def lt(self, **fields: Any) -> Self:
         """Sort key before the given leading fields."""
         if self._native:
             return self._set_sk("native", self._native_conds("<", fields))
         return self._set_sk("<", self._texts(fields, partial_last=False, sep=False))
 
-    def le(self, **fields: Any) -> Query[M]:
+    def le(self, **fields: Any) -> Self:
         """Sort key up to and including the given leading fields."""
         if self._native:
             return self._set_sk("native", self._native_conds("<=", fields))
         text = self._texts(fields, partial_last=False, sep=True)
         return self._set_sk("<=", text if self._complete(fields) else text + _MAX_CHAR)
 
-    def gt(self, **fields: Any) -> Query[M]:
+    def gt(self, **fields: Any) -> Self:
         """Sort key after the given leading fields."""
         if self._native:
             return self._set_sk("native", self._native_conds(">", fields))
         text = self._texts(fields, partial_last=False, sep=True)
         return self._set_sk(">", text if self._complete(fields) else text + _MAX_CHAR)
 
-    def ge(self, **fields: Any) -> Query[M]:
+    def ge(self, **fields: Any) -> Self:
         """Sort key from the given leading fields on."""
         if self._native:
             return self._set_sk("native", self._native_conds(">=", fields))
         return self._set_sk(">=", self._texts(fields, partial_last=False, sep=False))
 
-    def reverse(self, value: bool = True) -> Query[M]:
+    def reverse(self, value: bool = True) -> Self:
         """Descending sort key order."""
         self._reverse = value
         return self
 
     # -- compilation ---------------------------------------------------------------------
 
-    def _key_condition(self, compiler: Compiler) -> str:
+    def _key_condition(self) -> Condition:
+        """The key condition as condition nodes (compiled by the Compiler)."""
         spec = self._key
         assert spec is not None
         codec = self._codec
+        parts: list[Condition | None] = []
         if spec.native:
-            parts = [f"{compiler.path(attr(a))} = "
-                     f"{compiler.value(codec.encode_field(a, self._pk_values[a]))}"
-                     for a in spec.pk_attrs]
+            parts += [attr(a) == Encoded(codec.encode_field(a, self._pk_values[a]))
+                      for a in spec.pk_attrs]
         else:
             pk = codec.key_part(spec, 0, self._pk_values)
-            parts = [f"{compiler.path(attr(spec.pk_attr))} = {compiler.value(pk)}"]
+            parts.append(attr(spec.pk_attr) == Encoded(pk))
         if self._sk is None and not spec.native and spec.sk_template is not None \
                 and spec.sk_template.literals[0] and self._sk_is_text():
             # The model's items all start with the template's leading text: read only them.
-            sk = compiler.path(attr(spec.sk_attrs[0]))
-            prefix = compiler.value({"S": spec.sk_template.literals[0]})
-            parts.append(f"begins_with({sk}, {prefix})")
+            parts.append(attr(spec.sk_attrs[0]).begins_with(
+                Encoded({"S": spec.sk_template.literals[0]})))
         if self._sk is not None and self._sk[0] == "native":
-            parts.extend(_native_text(compiler, cond) for cond in self._sk[1])
+            parts.extend(_native_condition(cond) for cond in self._sk[1])
         elif self._sk is not None:
-            sk = compiler.path(attr(spec.sk_attrs[0]))
+            sk = attr(spec.sk_attrs[0])
             op, values = self._sk
-            vals = [compiler.value({"S": v}) for v in values]
+            vals = [Encoded({"S": v}) for v in values]
             if op == "prefix":
-                parts.append(f"begins_with({sk}, {vals[0]})")
+                parts.append(sk.begins_with(vals[0]))
             elif op == "between":
-                parts.append(f"{sk} BETWEEN {vals[0]} AND {vals[1]}")
+                parts.append(sk.between(vals[0], vals[1]))
             else:
-                parts.append(f"{sk} {op} {vals[0]}")
-        return " AND ".join(parts)
+                parts.append(_COMPARE[op](sk, vals[0]))
+        condition = all_of(*parts)
+        assert condition is not None
+        return condition
 
     def _sk_is_text(self) -> bool:
         spec = self._key
@@ -304,23 +310,33 @@ class Query(_Read[M]):
     def _compile(self, count: bool = False) -> dict[str, Any]:
         compiler = Compiler(self._codec)
         params = self._base_params(compiler)
-        params["KeyConditionExpression"] = self._key_condition(compiler)
+        params["KeyConditionExpression"] = compiler.key_condition(self._key_condition())
         if self._reverse:
             params["ScanIndexForward"] = False
         self._finish(params, compiler, count)
         return params
 
 
-def _native_text(compiler: Compiler, cond: _Cond) -> str:
-    """One native sort attribute's key condition text."""
+_COMPARE: dict[str, Any] = {
+    "=": lambda path, value: path == value,
+    "<": lambda path, value: path < value,
+    "<=": lambda path, value: path <= value,
+    ">": lambda path, value: path > value,
+    ">=": lambda path, value: path >= value,
+}
+
+
+def _native_condition(cond: _Cond) -> Condition:
+    """One native sort attribute's key condition."""
     name, op, values = cond
-    path = compiler.path(attr(name))
-    vals = [compiler.value(v) for v in values]
+    path = attr(name)
+    vals = [Encoded(v) for v in values]
     if op == "begins_with":
-        return f"begins_with({path}, {vals[0]})"
+        return path.begins_with(vals[0])
     if op == "between":
-        return f"{path} BETWEEN {vals[0]} AND {vals[1]}"
-    return f"{path} {op} {vals[0]}"
+        return path.between(vals[0], vals[1])
+    result: Condition = _COMPARE[op](path, vals[0])
+    return result
 
 
 def _greater(a: AV, b: AV) -> bool:

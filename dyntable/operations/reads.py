@@ -1,9 +1,9 @@
 """Read builders: the shared base of queries and scans (filters, limits, projections,
-lazy pagination, cursors), and scans. Queries are in :mod:`dyntable.operations.query`.
+cursors), and scans. Queries are in :mod:`dyntable.operations.query`.
 
-``limit(n)`` counts items *returned*, not items evaluated: dyntable passes the remaining
-count as DynamoDB's ``Limit`` page after page, so a filter that drops items never makes a
-page short of what you asked for, and the cursor of a page is exactly where it stopped.
+Builders are pure: they compile requests and flows (:mod:`dyntable.operations.flow`);
+the clients' query and scan objects add the methods that run them. ``limit(n)`` counts
+items *returned*, not items evaluated (see :mod:`dyntable.operations.pages`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable.codec.items import ItemCodec, codec_for
 from dyntable.errors import ExpressionError, InvalidRequestError
@@ -19,32 +19,38 @@ from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition, all_of
 from dyntable.expressions.paths import F, Path, attr
 from dyntable.operations.cursors import decode_cursor, encode_cursor, fingerprint
+from dyntable.operations.flow import Flow, Request, gather
 from dyntable.operations.items import require_table
+from dyntable.operations.pages import RawPage, pages
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
-__all__ = ["Page", "Reader", "Scan"]
+__all__ = ["Page", "ReadBuilder", "ReadContext", "ScanBuilder"]
 
 M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
 
 
-class Reader(Protocol):
-    """What a read builder needs from the client."""
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What a read needs from the client that made it (no connection).
 
-    table: Table
+    Attributes:
+        table: the table declaration.
+        table_name: the physical table name.
+        cursor_secret: the HMAC secret of pagination cursors.
+        hide_expired: leave out items whose TTL has passed.
+    """
+
+    table: TableSchema
     table_name: str
     cursor_secret: bytes
     hide_expired: bool
-
-    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request."""
-        ...
 
 
 @dataclass
@@ -66,12 +72,15 @@ class Page(Generic[M]):
         return len(self.items)
 
 
-class _Read(Generic[M]):
+class ReadBuilder(Generic[M]):
+    """The builder methods and flows queries and scans share (no I/O)."""
+
     operation = "Query"
 
-    def __init__(self, reader: Reader, codec: ItemCodec[M], key: KeySpec | None) -> None:
-        require_table(codec.model, reader.table)
-        self._reader = reader
+    def __init__(self, context: ReadContext, codec: ItemCodec[M], key: KeySpec | None
+                 ) -> None:
+        require_table(codec.model, context.table)
+        self._context = context
         self._codec = codec
         self._key = key
         self._filter: Condition | None = None
@@ -79,7 +88,6 @@ class _Read(Generic[M]):
         self._page_size: int | None = None
         self._consistent = False
         self._project: list[str | Path] | None = None
-        self._extra: dict[str, Any] = {}
         self._fingerprinting = False
 
     # -- builder methods (each returns self) -------------------------------------------
@@ -136,14 +144,14 @@ class _Read(Generic[M]):
 
     def _ttl_filter(self) -> Condition | None:
         ttl = self._codec.spec.ttl_field
-        if not (ttl and self._reader.hide_expired):
+        if not (ttl and self._context.hide_expired):
             return None
         # A fixed "now" while fingerprinting, so a cursor stays valid as time passes.
         now = 0 if self._fingerprinting else int(time.time())
         return attr(ttl).not_exists() | (attr(ttl) > now)
 
     def _base_params(self, compiler: Compiler) -> dict[str, Any]:
-        params: dict[str, Any] = {"TableName": self._reader.table_name}
+        params: dict[str, Any] = {"TableName": self._context.table_name}
         if self._key is not None and self._key.index is not None:
             params["IndexName"] = self._key.index
         if self._consistent:
@@ -165,7 +173,6 @@ class _Read(Generic[M]):
                  attr(self._codec.entity_attr)]
             )
         params.update(compiler.params())
-        params.update(self._extra)
 
     def _compile(self, count: bool = False) -> dict[str, Any]:
         raise NotImplementedError
@@ -195,9 +202,10 @@ class _Read(Generic[M]):
             attrs = attrs + self._key.attrs
         return attrs
 
-    # -- execution ---------------------------------------------------------------------
+    # -- flows -------------------------------------------------------------------------
 
-    def _decode(self, raw: list[dict[str, Any]]) -> list[M]:
+    def decode(self, raw: list[dict[str, Any]]) -> list[M]:
+        """The model objects of raw items (partial objects for projected reads)."""
         codec = self._codec
         partial = self._project is not None or (
             self._key is not None and self._key.projection in ("KEYS_ONLY", "INCLUDE")
@@ -207,95 +215,45 @@ class _Read(Generic[M]):
         decode = codec.decode
         return [decode(item) for item in raw]
 
-    def _pages(self, start: dict[str, Any] | None) -> Iterator[tuple[list[M], dict[str, Any]
-                                                                      | None]]:
-        params = self._compile()
-        remaining = self._limit
-        key = start
-        send = self._reader.send
-        while True:
-            req = dict(params)
-            if key:
-                req["ExclusiveStartKey"] = key
-            size = self._page_size
-            if remaining is not None:
-                size = remaining if size is None else min(size, remaining)
-            if size is not None:
-                req["Limit"] = size
-            resp = send(self.operation, req)
-            key = resp.get("LastEvaluatedKey") or None
-            items = self._decode(resp.get("Items") or [])
-            del resp  # drop the raw page before the caller works through the decoded one
-            if remaining is not None:
-                remaining -= len(items)
-            yield items, key
-            del items
-            if key is None or (remaining is not None and remaining <= 0):
-                return
+    def request(self, *, count: bool = False) -> Request:
+        """The first request of this read (compile only)."""
+        return Request(self.operation, self._compile(count), model=self._codec.model)
 
-    def __iter__(self) -> Iterator[M]:
-        """Iterate lazily across pages; memory is bounded by one page.
+    def pages_flow(self, start: dict[str, Any] | None = None) -> Flow[None]:
+        """Every page up to ``limit``, each emitted as a :class:`RawPage` of decoded items."""
+        return pages(self.request(), start=start, limit=self._limit,
+                     page_size=self._page_size, decode=self.decode)
 
-        Each object is released by the iterator as soon as it is handed out, so what the
-        caller does not keep is freed before the next page is read.
-        """
-        for items, _key in self._pages(None):
-            items.reverse()
-            while items:
-                yield items.pop()
-
-    def all(self) -> list[M]:
-        """Every matching item (up to ``limit``) as a list."""
-        return list(self)
-
-    def first(self) -> M | None:
-        """The first matching item, or ``None``."""
-        for item in self:
-            return item
-        return None
-
-    def page(self, cursor: str | None = None) -> Page[M]:
+    def page_flow(self, cursor: str | None = None) -> Flow[Page[M]]:
         """One page: up to ``limit`` items (default: one DynamoDB page) and the next cursor."""
         fp = self._fingerprint()
-        secret = self._reader.cursor_secret
+        secret = self._context.cursor_secret
         start = decode_cursor(cursor, fp, secret, self._key_attrs()) if cursor else None
-        items: list[M] = []
-        last: dict[str, Any] | None = None
-        for batch, key in self._pages(start):
-            last = key
-            items.extend(batch)
-            if self._limit is None:
-                break
+        one = None if self._limit is not None else (lambda got: len(got) >= 1)
+        got: list[RawPage] = yield from gather(self.pages_flow(start), until=one)
+        items: list[M] = [obj for page in got for obj in page.items]
+        last = got[-1].next if got else None
         return Page(items, encode_cursor(last, fp, secret) if last else None)
 
-    def count(self) -> int:
+    def count_flow(self) -> Flow[int]:
         """How many items match (reads every page with ``Select=COUNT``)."""
-        params = self._compile(count=True)
-        total = 0
-        key: dict[str, Any] | None = None
-        while True:
-            req = dict(params)
-            if key:
-                req["ExclusiveStartKey"] = key
-            resp = self._reader.send(self.operation, req)
-            total += int(resp.get("Count", 0))
-            key = resp.get("LastEvaluatedKey")
-            if not key:
-                return total
+        got: list[RawPage] = yield from gather(pages(self.request(count=True)))
+        return sum(page.count for page in got)
 
 
-class Scan(_Read[M]):
+class ScanBuilder(ReadBuilder[M]):
     """A scan over the table (or an index) keeping one model's items."""
 
     operation = "Scan"
 
-    def __init__(self, reader: Reader, model: type[M], index: str | None = None) -> None:
+    def __init__(self, context: ReadContext, model: type[M], index: str | None = None
+                 ) -> None:
         codec = codec_for(model)
         key = codec.spec.for_index(index) if index else None
-        super().__init__(reader, codec, key)
+        super().__init__(context, codec, key)
         self._segment: tuple[int, int] | None = None
 
-    def segment(self, segment: int, total_segments: int) -> Scan[M]:
+    def segment(self, segment: int, total_segments: int) -> Self:
         """Scan one segment of a parallel scan (``0 <= segment < total_segments``)."""
         if not (1 <= total_segments <= 1_000_000) or not (0 <= segment < total_segments):
             raise InvalidRequestError("need 0 <= segment < total_segments <= 1,000,000")

@@ -1,10 +1,6 @@
-"""Backoff, deadlines and the I/O-free flow protocol shared by batches and transactions.
+"""Backoff and deadlines for the retry loops of flows (batches, transactions, waiters).
 
-Multi-request operations are written as *flows*: generators that yield a :class:`Send`
-(one DynamoDB call) or a :class:`Wait` (a pause before retrying) and receive the response,
-or have the call's error thrown into them. :func:`drive` runs a flow synchronously over a
-``send`` callable; an async client can drive the same flows with ``await`` and
-``asyncio.sleep``.
+Flows themselves are described in :mod:`dyntable.operations.flow`.
 """
 
 from __future__ import annotations
@@ -12,62 +8,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-__all__ = ["Backoff", "Deadline", "Flow", "Send", "Wait", "drive"]
+from dyntable.operations.flow import Sleep
 
-R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Send:
-    """A flow step: send ``operation`` with ``params``; the response is sent back in."""
-
-    operation: str
-    params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Wait:
-    """A flow step: pause ``seconds`` before the next step."""
-
-    seconds: float
-
-
-Step = Send | Wait
-#: A multi-request flow returning ``R``.
-Flow = Generator[Step, Any, R]
-
-
-def drive(
-    send: Callable[[str, dict[str, Any]], dict[str, Any]],
-    flow: Flow[R],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> R:
-    """Run ``flow`` to completion: send its requests, sleep its waits, return its result.
-
-    Errors raised by ``send`` are thrown into the flow, which may handle them (retry) or
-    let them propagate.
-    """
-    try:
-        step = next(flow)
-        while True:
-            if isinstance(step, Wait):
-                sleep(step.seconds)
-                step = flow.send(None)
-                continue
-            try:
-                response = send(step.operation, step.params)
-            except Exception as exc:
-                step = flow.throw(exc)
-            else:
-                step = flow.send(response)
-    except StopIteration as stop:
-        result: R = stop.value
-        return result
+__all__ = ["Backoff", "Deadline"]
 
 
 @dataclass
@@ -122,6 +68,7 @@ class Deadline:
         """True once the deadline has passed."""
         return self._clock() >= self._at
 
-    def wait(self, delay: float) -> Wait:
-        """A :class:`Wait` of ``delay`` seconds, shortened so it ends by the deadline."""
-        return Wait(min(delay, self.remaining()))
+    def wait(self, delay: float) -> Sleep:
+        """A :class:`~dyntable.operations.flow.Sleep` of ``delay`` seconds, shortened so it
+        ends by the deadline."""
+        return Sleep(min(delay, self.remaining()))

@@ -17,22 +17,31 @@ from decimal import Decimal
 from typing import Any
 
 from dyntable.codec.fields import field_kind
-from dyntable.errors import DeclarationError
-from dyntable.schema.table import GSI, LSI, AttributeType, Table
+from dyntable.errors import DeclarationError, TableNotFoundError, WaitTimeoutError
+from dyntable.operations.flow import Flow, Request, Sleep
+from dyntable.operations.retry import Deadline
+from dyntable.operations.send import send
+from dyntable.schema.table import GSI, LSI, AttributeType, TableSchema
 
 __all__ = [
     "attribute_definitions",
+    "create_table_flow",
     "create_table_params",
+    "delete_table_flow",
+    "describe_flow",
+    "enable_ttl_flow",
     "index_projection",
     "key_attribute_type",
     "native_key_types",
+    "table_exists_flow",
     "ttl_params",
+    "wait_active_flow",
 ]
 
 _TEXT_TYPES = (str, dt.datetime, dt.date, dt.time, uuid.UUID)
 
 
-def index_projection(table: Table, index: GSI | LSI) -> dict[str, Any]:
+def index_projection(table: TableSchema, index: GSI | LSI) -> dict[str, Any]:
     """The Projection of an index; INCLUDE projections always carry the entity attribute."""
     if index.projection_type != "INCLUDE":
         return {"ProjectionType": index.projection_type}
@@ -50,7 +59,7 @@ def _throughput(read: int | None, write: int | None) -> dict[str, int]:
     return {"ReadCapacityUnits": int(read or 1), "WriteCapacityUnits": int(write or 1)}
 
 
-def gsi_definition(table: Table, gsi: GSI) -> dict[str, Any]:
+def gsi_definition(table: TableSchema, gsi: GSI) -> dict[str, Any]:
     """One GlobalSecondaryIndexes entry."""
     entry: dict[str, Any] = {
         "IndexName": gsi.name,
@@ -94,7 +103,7 @@ def key_attribute_type(annotation: Any) -> AttributeType | None:
     return "S" if issubclass(base, _TEXT_TYPES) else None
 
 
-def native_key_types(table: Table) -> dict[str, AttributeType]:
+def native_key_types(table: TableSchema) -> dict[str, AttributeType]:
     """Types of the native multi-attribute key attributes, from the models' fields.
 
     Raises:
@@ -120,7 +129,7 @@ def native_key_types(table: Table) -> dict[str, AttributeType]:
 
 
 def _merge(
-    table: Table, found: dict[str, tuple[AttributeType, str]], name: str,
+    table: TableSchema, found: dict[str, tuple[AttributeType, str]], name: str,
     typ: AttributeType, where: str,
 ) -> None:
     declared = table.attribute_types.get(name)
@@ -137,7 +146,7 @@ def _merge(
         )
 
 
-def attribute_definitions(table: Table) -> list[dict[str, str]]:
+def attribute_definitions(table: TableSchema) -> list[dict[str, str]]:
     """AttributeDefinitions for every key attribute of the table and its indexes.
 
     DynamoDB refuses definitions of attributes that no key schema uses, so only key
@@ -158,7 +167,7 @@ def attribute_definitions(table: Table) -> list[dict[str, str]]:
     ]
 
 
-def create_table_params(table: Table) -> dict[str, Any]:
+def create_table_params(table: TableSchema) -> dict[str, Any]:
     """CreateTable parameters for the declaration (TTL is a separate call)."""
     params: dict[str, Any] = {
         "TableName": table.name,
@@ -190,7 +199,7 @@ def create_table_params(table: Table) -> dict[str, Any]:
     return params
 
 
-def ttl_params(table: Table, enabled: bool = True) -> dict[str, Any] | None:
+def ttl_params(table: TableSchema, enabled: bool = True) -> dict[str, Any] | None:
     """UpdateTimeToLive parameters, or ``None`` when the table declares no TTL."""
     if not table.ttl:
         return None
@@ -198,3 +207,97 @@ def ttl_params(table: Table, enabled: bool = True) -> dict[str, Any] | None:
         "TableName": table.name,
         "TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": table.ttl},
     }
+
+
+# -- table administration flows -------------------------------------------------------------
+
+
+def describe_flow(table_name: str) -> Flow[dict[str, Any]]:
+    """DescribeTable's ``Table`` description."""
+    response = yield from send(Request("DescribeTable", {"TableName": table_name}))
+    description: dict[str, Any] = response["Table"]
+    return description
+
+
+def table_exists_flow(table_name: str) -> Flow[bool]:
+    """True when DescribeTable finds the table."""
+    try:
+        yield from describe_flow(table_name)
+    except TableNotFoundError:
+        return False
+    return True
+
+
+def wait_active_flow(table_name: str, timeout: float = 300.0) -> Flow[dict[str, Any]]:
+    """Poll DescribeTable until the table and its GSIs are ACTIVE.
+
+    Raises:
+        WaitTimeoutError: not ACTIVE after ``timeout`` seconds (it may still become so).
+    """
+    deadline = Deadline(timeout)
+    delay = 0.05
+    while True:
+        desc = yield from describe_flow(table_name)
+        gsis = desc.get("GlobalSecondaryIndexes") or []
+        if desc.get("TableStatus") == "ACTIVE" and all(
+            g.get("IndexStatus") == "ACTIVE" for g in gsis
+        ):
+            return desc
+        if deadline.expired:
+            raise WaitTimeoutError(
+                f"table {table_name} is not ACTIVE after {timeout}s (status "
+                f"{desc.get('TableStatus')}); it may still become ACTIVE: call "
+                "wait_until_active() again or raise timeout="
+            )
+        yield Sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def enable_ttl_flow(table: TableSchema, table_name: str) -> Flow[bool]:
+    """Enable TTL on the declared attribute (UpdateTimeToLive); False when none is declared."""
+    params = ttl_params(table)
+    if params is None:
+        return False
+    params["TableName"] = table_name
+    yield from send(Request("UpdateTimeToLive", params))
+    return True
+
+
+def create_table_flow(table: TableSchema, table_name: str, *, wait: bool = True,
+                      timeout: float = 300.0) -> Flow[dict[str, Any]]:
+    """Create the table from its declaration; with ``wait``, wait until ACTIVE and enable
+    TTL (only possible on an ACTIVE table). Returns the description."""
+    params = create_table_params(table)
+    params["TableName"] = table_name
+    response = yield from send(Request("CreateTable", params))
+    desc: dict[str, Any] = response.get("TableDescription", {})
+    if wait:
+        desc = yield from wait_active_flow(table_name, timeout)
+        yield from enable_ttl_flow(table, table_name)
+    return desc
+
+
+def delete_table_flow(table_name: str, *, wait: bool = True,
+                      timeout: float = 300.0) -> Flow[None]:
+    """Delete the table; with ``wait``, until DescribeTable no longer finds it.
+
+    Raises:
+        WaitTimeoutError: it still exists after ``timeout`` seconds.
+    """
+    yield from send(Request("DeleteTable", {"TableName": table_name}))
+    if not wait:
+        return
+    deadline = Deadline(timeout)
+    delay = 0.05
+    while True:
+        try:
+            desc = yield from describe_flow(table_name)
+        except TableNotFoundError:
+            return
+        if deadline.expired:
+            raise WaitTimeoutError(
+                f"table {table_name} still exists {timeout}s after DeleteTable "
+                f"(status {desc.get('TableStatus')}); it may still go away"
+            )
+        yield Sleep(delay)
+        delay = min(delay * 2, 2.0)

@@ -40,25 +40,30 @@ from dyntable.errors import (
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition
 from dyntable.operations import items as ops
-from dyntable.operations.batch_base import BatchClient, is_expired, key_digest
+from dyntable.operations.batch_base import key_digest
 from dyntable.operations.batch_get import get_key
-from dyntable.operations.retry import Backoff, Flow, Send, Wait, drive
+from dyntable.operations.flow import Flow, Request, Sleep
+from dyntable.operations.retry import Backoff
+from dyntable.operations.send import send
+from dyntable.operations.targets import Target, resolve
 from dyntable.operations.update_actions import UpdateActions
-from dyntable.schema.model import Model
+from dyntable.schema.keys import ItemKey
+from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
-    from dyntable.codec.items import ItemCodec
+    from dyntable.schema.model import Model
+    from dyntable.schema.table import TableSchema
 
 __all__ = [
     "MAX_ACTIONS",
     "MAX_BYTES",
-    "Transaction",
+    "TransactionBuilder",
     "TxUpdate",
     "commit_flow",
     "transact_get",
 ]
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
 MAX_ACTIONS = 100
 MAX_BYTES = 4 * 1024 * 1024
@@ -110,27 +115,25 @@ class TxUpdate(UpdateActions, Generic[M]):
     the transaction.
     """
 
-    def __init__(self, codec: ItemCodec[M], key: Mapping[str, Any],
-                 target: M | None) -> None:
-        self._codec = codec
-        self._key = dict(key)
+    def __init__(self, item: Target[M]) -> None:
+        self._codec = item.codec
+        self._key = dict(item.fields)
         self.spec = ops.UpdateSpec(return_values="NONE")
-        if target is not None:
-            self.spec.known = dict(target.__dict__)
-            vname = codec.spec.version_field
-            if vname:
-                self.spec.expected_version = int(getattr(target, vname))
+        if item.instance is not None:
+            self.spec.known = dict(item.instance.__dict__)
+            self.spec.expected_version = item.version
 
     def request(self, table_name: str) -> ops.Request:
         """The compiled UpdateItem request."""
         return ops.update_request(self._codec, table_name, self._key, self.spec, receipt=False)
 
 
-class Transaction:
-    """Collects write actions; commits them as one TransactWriteItems when the block ends.
+class TransactionBuilder:
+    """Collects write actions for one TransactWriteItems (no I/O); the clients' transactions
+    commit it when their block ends.
 
     Args:
-        client: the client to send through.
+        table / table_name: the table declaration and its physical name.
         token: the ClientRequestToken (default: a new UUID per transaction).
         return_failed_items: ask DynamoDB for the current item of each failed condition.
         max_retries: retries of a conflicted, throttled or failed (5xx) commit.
@@ -142,7 +145,8 @@ class Transaction:
 
     def __init__(
         self,
-        client: BatchClient,
+        table: TableSchema,
+        table_name: str,
         *,
         token: str | None = None,
         return_failed_items: bool = True,
@@ -151,7 +155,8 @@ class Transaction:
     ) -> None:
         if token is not None and not (1 <= len(token) <= 36):
             raise InvalidRequestError("a ClientRequestToken is 1 to 36 characters")
-        self._client = client
+        self._table = table
+        self._table_name = table_name
         self.token = token or str(uuid.uuid4())
         self.return_failed_items = return_failed_items
         self.max_retries = max_retries
@@ -166,7 +171,6 @@ class Transaction:
     def _add(self, action: _TxAction) -> None:
         if self._done:
             raise InvalidRequestError("this transaction was already committed")
-        ops.require_table(action.model, self._client.table)
         name = action.model.__name__
         if len(self._actions) >= MAX_ACTIONS:
             raise TransactionLimitError(
@@ -186,64 +190,49 @@ class Transaction:
     def put(self, obj: Model, *, condition: Condition | None = None,
             if_absent: bool = False) -> None:
         """Put ``obj`` (version checked and bumped when the model has one)."""
+        if not ops.is_model(obj):
+            raise InvalidRequestError(f"put() takes a model instance, not {type(obj).__name__}")
+        ops.require_table(type(obj), self._table)
         codec = codec_for(type(obj))
-        req = ops.put_request(codec, self._client.table_name, obj, condition=condition,
+        req = ops.put_request(codec, self._table_name, obj, condition=condition,
                               if_absent=if_absent)
         entry = _as_entry("Put", req, self.return_failed_items)
         self._add(_TxAction("Put", type(obj), req.key, entry, None, req.expected_version,
                             req.version_checked, condition is not None or if_absent, obj,
                             req.new_version, _entry_size(entry["Put"])))
 
-    def update(self, target: M | type[M], **key: Any) -> TxUpdate[M]:
-        """An update of one item, by instance (version checked) or by model and key fields."""
-        if isinstance(target, type):
-            codec = codec_for(target)
-            builder = TxUpdate(codec, key, None)
-            wire = codec.key(key)
-        else:
-            if key:
-                raise InvalidRequestError("update(instance) takes no key fields")
-            codec = codec_for(type(target))
-            fields = {f: getattr(target, f) for f in codec.spec.primary.fields}
-            builder = TxUpdate(codec, fields, target)
-            wire = codec.key_of(target)
-        self._add(_TxAction("Update", codec.model, wire, update=builder))
+    def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> TxUpdate[M]:
+        """An update of one item, by instance (version checked), key, or model and key
+        fields."""
+        item = resolve(target, key, self._table, what="update()")
+        builder: TxUpdate[M] = TxUpdate(item)
+        self._add(_TxAction("Update", item.model, item.key, update=builder))
         return builder
 
-    def delete(self, target: Model | type[Model], *, condition: Condition | None = None,
-               **key: Any) -> None:
-        """Delete by instance (version checked) or by model and key fields."""
-        expected = None
-        if isinstance(target, type):
-            codec: ItemCodec[Any] = codec_for(target)
-            wire = codec.key(key)
-        else:
-            if key:
-                raise InvalidRequestError("delete(instance) takes no key fields")
-            codec = codec_for(type(target))
-            wire = codec.key_of(target)
-            vname = codec.spec.version_field
-            expected = int(getattr(target, vname)) if vname else None
-        req = ops.delete_request(codec, self._client.table_name, wire, condition=condition,
-                                 expected_version=expected)
+    def delete(self, target: Model | ItemKey[Any] | type[Model], *,
+               condition: Condition | None = None, **key: Any) -> None:
+        """Delete by instance (version checked), key, or model and key fields."""
+        item = resolve(target, key, self._table, what="delete()")
+        req = ops.delete_request(item.codec, self._table_name, item.key, condition=condition,
+                                 expected_version=item.version)
         entry = _as_entry("Delete", req, self.return_failed_items)
-        self._add(_TxAction("Delete", codec.model, wire, entry, None, req.expected_version,
+        self._add(_TxAction("Delete", item.model, item.key, entry, None, req.expected_version,
                             req.version_checked, condition is not None,
                             size=_entry_size(entry["Delete"])))
 
-    def check(self, model: type[Model], *, condition: Condition, **key: Any) -> None:
+    def check(self, target: Model | ItemKey[Any] | type[Model], *, condition: Condition,
+              **key: Any) -> None:
         """Require ``condition`` to hold on an item that the transaction does not write."""
         if not isinstance(condition, Condition):
             raise InvalidRequestError("check() needs condition=, e.g. F.stock > 0")
-        codec = codec_for(model)
-        wire = codec.key(key)
-        compiler = Compiler(codec)
-        body: dict[str, Any] = {"TableName": self._client.table_name, "Key": wire,
+        item = resolve(target, key, self._table, what="check()")
+        compiler = Compiler(item.codec)
+        body: dict[str, Any] = {"TableName": self._table_name, "Key": item.key,
                                 "ConditionExpression": compiler.condition(condition)}
         body.update(compiler.params())
         if self.return_failed_items:
             body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        self._add(_TxAction("ConditionCheck", model, wire, {"ConditionCheck": body},
+        self._add(_TxAction("ConditionCheck", item.model, item.key, {"ConditionCheck": body},
                             has_condition=True, size=_entry_size(body)))
 
     # -- compiling and committing -----------------------------------------------------------
@@ -252,7 +241,7 @@ class Transaction:
         for a in self._actions:
             if a.update is None:
                 continue
-            req = a.update.request(self._client.table_name)
+            req = a.update.request(self._table_name)
             a.entry = _as_entry("Update", req, self.return_failed_items)
             a.expected_version = req.expected_version
             a.version_checked = req.version_checked
@@ -276,8 +265,9 @@ class Transaction:
     def __len__(self) -> int:
         return len(self._actions)
 
-    def commit(self) -> None:
-        """Send the transaction (nothing is sent when it has no actions)."""
+    def commit_flow(self) -> Flow[None]:
+        """Send the transaction (nothing is sent when it has no actions); on success set
+        the new versions of the objects put."""
         if self._done:
             raise InvalidRequestError("this transaction was already committed")
         if not self._actions:
@@ -288,9 +278,9 @@ class Transaction:
         flow = commit_flow("TransactWriteItems", params, max_retries=self.max_retries,
                            backoff=self.backoff, attempts=self._count)
         try:
-            drive(self._client.send, flow)
+            yield from flow
         except TransactionCanceledError as exc:
-            raise _explain(exc, self._actions, self._client.table_name) from None
+            raise _explain(exc, self._actions, self._table_name) from None
         except (ServiceError, TransportError) as exc:
             if exc.maybe_applied:
                 raise self._unknown(exc) from exc
@@ -303,7 +293,7 @@ class Transaction:
         self.attempts += 1
 
     def _unknown(self, exc: DyntableError) -> OutcomeUnknownError:
-        table = self._client.table_name
+        table = self._table_name
         return OutcomeUnknownError(
             f"TransactWriteItems on {table}: the transaction's outcome is unknown "
             f"({type(exc).__name__}: {exc}). It was applied entirely or not at all; "
@@ -311,13 +301,6 @@ class Transaction:
             "minutes is safe (DynamoDB applies one token at most once).",
             operation="TransactWriteItems", table=table,
         )
-
-    def __enter__(self) -> Transaction:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.commit()
 
 
 def commit_flow(
@@ -340,7 +323,7 @@ def commit_flow(
         if attempts is not None:
             attempts()
         try:
-            response: dict[str, Any] = yield Send(operation, params)
+            response: dict[str, Any] = yield from send(Request(operation, params))
             return response
         except TransactionCanceledError as exc:
             if not exc.retryable_conflict or retry >= max_retries:
@@ -352,7 +335,7 @@ def commit_flow(
                 if ambiguous and isinstance(exc, (ServiceError, TransportError)):
                     exc.maybe_applied = True
                 raise
-        yield Wait(backoff.delay(retry))
+        yield Sleep(backoff.delay(retry))
         retry += 1
 
 
@@ -361,7 +344,7 @@ def _current(model: type[Model], item: Mapping[str, Any] | None, entity_attr: st
     if not item:
         return None
     codec = codec_for(model)
-    if entity_of(item, entity_attr) != codec.entity:
+    if not codec.owns(item):
         return None
     try:
         return codec.decode(item)
@@ -420,18 +403,20 @@ def _explain(exc: TransactionCanceledError, actions: list[_TxAction], table: str
 
 
 def transact_get(
-    client: BatchClient,
+    table: TableSchema,
+    table_name: str,
     keys: Iterable[Any],
     *,
     max_retries: int = 3,
     backoff: Backoff | None = None,
-) -> list[Model | None]:
+    hide_expired: bool = False,
+) -> Flow[list[Model | None]]:
     """Read up to 100 items in one isolated snapshot (TransactGetItems).
 
-    ``keys`` are model instances or ``(Model, {field: value})`` pairs; the result has one
-    entry per key, in order (``None``: no item). Repeated keys are read once.
+    ``keys`` are model instances or keys (``Customer.primary(username="ada")``); the result
+    has one entry per key, in order (``None``: no item). Repeated keys are read once.
     """
-    wanted = [get_key(k, client.table) for k in keys]
+    wanted = [get_key(k, table) for k in keys]
     distinct = list({k.digest: k for k in wanted}.values())
     if len(distinct) > MAX_ACTIONS:
         raise TransactionLimitError(
@@ -439,17 +424,15 @@ def transact_get(
         )
     if not distinct:
         return []
-    params = {"TransactItems": [{"Get": {"TableName": client.table_name, "Key": k.key}}
+    params = {"TransactItems": [{"Get": {"TableName": table_name, "Key": k.key}}
                                 for k in distinct]}
-    flow = commit_flow("TransactGetItems", params, max_retries=max_retries,
-                       backoff=backoff or Backoff())
-    response = drive(client.send, flow)
-    entity_attr = client.table.entity_attribute
+    response = yield from commit_flow("TransactGetItems", params, max_retries=max_retries,
+                                      backoff=backoff or Backoff())
     found: dict[bytes, Model | None] = {}
     for k, r in zip(distinct, response.get("Responses") or [], strict=False):
         item = r.get("Item")
         codec = codec_for(k.model)
-        obj = codec.decode(item) if item and entity_of(item, entity_attr) == codec.entity \
-            else None
-        found[k.digest] = None if obj is not None and is_expired(client, obj) else obj
+        obj = codec.decode(item) if item and codec.owns(item) else None
+        found[k.digest] = None if obj is not None and hide_expired and item_expired(obj) \
+            else obj
     return [found.get(k.digest) for k in wanted]

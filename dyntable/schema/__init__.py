@@ -7,19 +7,21 @@ from typing import TYPE_CHECKING
 from dyntable._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from dyntable.schema.keys import Key
+    from dyntable.schema.keys import ItemKey, Key, ModelKey
     from dyntable.schema.model import TTL, Model, Version
-    from dyntable.schema.table import GSI, LSI, Table
+    from dyntable.schema.table import GSI, LSI, TableSchema
 
-__all__ = ["GSI", "LSI", "TTL", "Key", "Model", "Table", "Version"]
+__all__ = ["GSI", "LSI", "TTL", "ItemKey", "Key", "Model", "ModelKey", "TableSchema", "Version"]
 
 _LAZY = {
     "GSI": ".table",
     "LSI": ".table",
     "TTL": ".model",
+    "ItemKey": ".keys",
     "Key": ".keys",
+    "ModelKey": ".keys",
     "Model": ".model",
-    "Table": ".table",
+    "TableSchema": ".table",
     "Version": ".model",
 }
 

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from dyntable.schema.model import Model
     from dyntable.schema.spec import KeySpec
 
-__all__ = ["Key", "ModelKey"]
+__all__ = ["ItemKey", "Key", "ModelKey"]
 
 M = TypeVar("M", bound="Model")
 
@@ -76,7 +76,47 @@ class ModelKey(Generic[M]):
         """The resolved key (attributes, templates)."""
         return self.model.__dyntable__.key(self.name)
 
+    def __call__(self, **fields: Any) -> ItemKey[M]:
+        """The key of one item: ``Customer.primary(username="ada")``.
+
+        Accepted wherever an item is named (``get``, ``delete``, ``update``,
+        ``batch_get``, ``transact_get``, transactions, batch writers). The fields are checked
+        against this key when the key is used (all of them are needed to name an item).
+        """
+        return ItemKey(self, fields)
+
     def __repr__(self) -> str:
         d = self.declaration
         where = f"index={d.index!r}, " if d.index else ""
         return f"<Key {self.model.__name__}.{d.name} {where}pk={d.pk!r} sk={d.sk!r}>"
+
+
+class ItemKey(Generic[M]):
+    """One item named by a model key and its field values (``Customer.primary(username=...)``).
+
+    Typed by its model, so ``db.get(Customer.primary(username="ada"))`` is
+    ``Customer | None``.
+    """
+
+    __slots__ = ("fields", "key")
+
+    def __init__(self, key: ModelKey[M], fields: dict[str, Any]) -> None:
+        self.key = key
+        self.fields = fields
+
+    @property
+    def model(self) -> type[M]:
+        """The model class."""
+        return self.key.model
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ItemKey) and other.key.declaration is self.key.declaration
+                and other.key.model is self.key.model and other.fields == self.fields)
+
+    def __hash__(self) -> int:
+        return hash((id(self.key.declaration), self.key.model,
+                     tuple(sorted((k, repr(v)) for k, v in self.fields.items()))))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
+        return f"{self.key.model.__name__}.{self.key.name}({args})"

@@ -10,7 +10,7 @@ from typing_extensions import Self
 
 from dyntable.errors import DeclarationError
 from dyntable.schema.keys import Key
-from dyntable.schema.table import LSI, Table
+from dyntable.schema.table import LSI, TableSchema
 
 if TYPE_CHECKING:
     # Loaded when the first model class is declared, not at ``import dyntable``.
@@ -131,7 +131,7 @@ class Model(BaseModel, metaclass=_ModelMeta):
             if "__dyntable__" in cls.__dict__:
                 del cls.__dyntable__
             return
-        if not isinstance(table, Table):
+        if not isinstance(table, TableSchema):
             raise DeclarationError(f"{cls.__name__}: table= takes a Table, not {table!r}")
         if entity is None:
             entity = cls.__name__.lower()
@@ -170,7 +170,9 @@ def _markers(annotation: Any, metadata: list[Any]) -> set[str]:
     return found
 
 
-def _fields(cls: type[Model], table: Table) -> tuple[dict[str, FieldSpec], str | None, str | None]:
+def _fields(
+    cls: type[Model], table: TableSchema
+) -> tuple[dict[str, FieldSpec], str | None, str | None]:
     from dyntable.schema.spec import FieldSpec
 
     fields: dict[str, FieldSpec] = {}
@@ -226,7 +228,7 @@ def _templates(
     source: str | None,
     attrs: tuple[str, ...],
     fields: dict[str, FieldSpec],
-    table: Table,
+    table: TableSchema,
 ) -> tuple[Template, ...]:
     from dyntable.schema.templates import Template
 
@@ -252,7 +254,7 @@ def _templates(
 
 
 def _resolve_key(
-    cls: type[Model], attr: str, key: Key, fields: dict[str, FieldSpec], table: Table,
+    cls: type[Model], attr: str, key: Key, fields: dict[str, FieldSpec], table: TableSchema,
     primary: Key | None,
 ) -> KeySpec:
     from dyntable.schema.spec import KeySpec
@@ -306,7 +308,7 @@ def _resolve_key(
 
 
 def _build_spec(
-    cls: type[Model], table: Table, entity: str, schema_version: int | None
+    cls: type[Model], table: TableSchema, entity: str, schema_version: int | None
 ) -> ModelSpec:
     from dyntable.schema.spec import ModelSpec
 

@@ -10,7 +10,7 @@ from dyntable.schema.templates import Template
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
 __all__ = ["FieldSpec", "KeySpec", "ModelSpec"]
 
@@ -97,7 +97,7 @@ class ModelSpec:
 
     model: type[Model]
     entity: str
-    table: Table
+    table: TableSchema
     fields: dict[str, FieldSpec]
     primary: KeySpec
     indexes: dict[str, KeySpec]

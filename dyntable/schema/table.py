@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from dyntable.errors import DeclarationError
 
 if TYPE_CHECKING:
-    from dyntable.client import Client
     from dyntable.schema.model import Model
-    from dyntable.transport.base import Transport
 
-__all__ = ["GSI", "LSI", "AttributeType", "Projection", "Table"]
+__all__ = ["GSI", "LSI", "AttributeType", "Projection", "TableSchema"]
 
 AttributeType = Literal["S", "N", "B"]
 Projection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]
@@ -133,8 +131,11 @@ def _origin(model: type[Any]) -> tuple[str, str]:
     return (model.__module__, model.__qualname__)
 
 
-class Table:
-    """One physical DynamoDB table shared by many entity models.
+class TableSchema:
+    """One physical DynamoDB table shared by many entity models: the declaration.
+
+    Applications declare tables with :class:`dyntable.Table`, which adds ``connect()`` and
+    ``connect_async()``; the lower layers (models, codec, operations) only need this part.
 
     Args:
         name: the table name.
@@ -291,27 +292,5 @@ class Table:
         """Entity name -> model class, for every model bound to this table."""
         return dict(self._models)
 
-    # -- connecting --------------------------------------------------------------------
-
-    def connect(
-        self,
-        *,
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        transport: Transport | None = None,
-        **options: Any,
-    ) -> Client:
-        """A client for this table. Sends no request (no DescribeTable at connect).
-
-        Without ``transport`` the default is made from the usual AWS credential chain,
-        ``endpoint_url`` and ``region`` (see :func:`dyntable.client.default_transport`);
-        ``options`` go to the client (``table_name``, ``cursor_secret``, ``hide_expired``)
-        or, when the client does not take them, to that transport.
-        """
-        from dyntable.client import Client
-
-        return Client(self, endpoint_url=endpoint_url, region=region, transport=transport,
-                      **options)
-
     def __repr__(self) -> str:
-        return f"Table({self.name!r}, pk={self.pk!r}, sk={self.sk!r})"
+        return f"{type(self).__name__}({self.name!r}, pk={self.pk!r}, sk={self.sk!r})"

@@ -13,19 +13,19 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Annotated
 
+from dyntable.client import Client
 from dyntable.errors import DyntableError, ResourceInUseError, VersionConflictError
 from dyntable.schema.keys import Key
 from dyntable.schema.model import Model, Version
-from dyntable.schema.table import Table
+from dyntable.schema.table import TableSchema
 
 if TYPE_CHECKING:
-    from dyntable.client import Client
     from dyntable.transport.base import Transport
 
 __all__ = ["LEASE_TABLE", "Lease", "LeaseLostError", "LeaseStore"]
 
 #: Declaration of the lease table (its physical name is chosen by :class:`LeaseStore`).
-LEASE_TABLE = Table("dyntable-stream-leases", pk="PK", sk="SK")
+LEASE_TABLE = TableSchema("dyntable-stream-leases", pk="PK", sk="SK")
 
 #: Checkpoint value of a shard read to its end.
 SHARD_END = "SHARD_END"
@@ -74,7 +74,7 @@ class LeaseStore:
 
     def __init__(self, transport: Transport, table_name: str, group: str,
                  stream_arn: str) -> None:
-        self.client: Client = LEASE_TABLE.connect(transport=transport, table_name=table_name)
+        self.client = Client(LEASE_TABLE, transport=transport, table_name=table_name)
         self.group = group
         self.stream_arn = stream_arn
 

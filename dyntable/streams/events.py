@@ -24,7 +24,7 @@ from dyntable.streams.records import MissingImageError, StreamRecord, StreamReco
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
 __all__ = ["EventKind", "StreamEvent", "decode_record", "models_for_keys"]
 
@@ -143,7 +143,7 @@ def _specificity(model: type[Model], keys: Mapping[str, Any]) -> int | None:
     return score
 
 
-def models_for_keys(table: Table, keys: Mapping[str, Any]) -> list[tuple[type[Model], int]]:
+def models_for_keys(table: TableSchema, keys: Mapping[str, Any]) -> list[tuple[type[Model], int]]:
     """Models whose primary key templates parse ``keys``, most specific first."""
     found = []
     for model in table.models.values():
@@ -167,7 +167,7 @@ def _decode_error(record: StreamRecord, exc: DecodeError) -> StreamRecordError:
     )
 
 
-def _by_keys(table: Table, record: StreamRecord) -> StreamEvent[Any]:
+def _by_keys(table: TableSchema, record: StreamRecord) -> StreamEvent[Any]:
     matches = models_for_keys(table, record.keys)
     if not matches:
         return StreamEvent(record, None, reason="no model's key templates fit the keys")
@@ -181,7 +181,7 @@ def _by_keys(table: Table, record: StreamRecord) -> StreamEvent[Any]:
                        codec_for(model).field_values_from_key(record.keys))
 
 
-def decode_record(table: Table, record: StreamRecord) -> StreamEvent[Any]:
+def decode_record(table: TableSchema, record: StreamRecord) -> StreamEvent[Any]:
     """Decode ``record``'s images with the model its entity attribute names.
 
     Raises:

@@ -32,7 +32,7 @@ from dyntable.streams.records import StreamRecord, parse_record
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
-    from dyntable.schema.table import Table
+    from dyntable.schema.table import TableSchema
 
 __all__ = ["Decorator", "Handler", "Router"]
 
@@ -55,7 +55,7 @@ class Router:
         table: the table declaration whose entities the stream carries.
     """
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: TableSchema) -> None:
         self.table = table
         self._handlers: dict[tuple[str, str], list[_AnyHandler]] = {}
         self._unknown: list[_AnyHandler] = []

@@ -22,7 +22,7 @@ import pytest
 
 from dyntable.client import Client
 from dyntable.errors import OutcomeUnknownError, VersionConflictError
-from dyntable.operations.outcomes import SETTLE_RESENDS
+from dyntable.operations.send import SETTLE_RESENDS
 from dyntable.operations.tables import create_table_params
 from dyntable.testing.fault_proxy import Decision, FaultProxy
 from dyntable.transport.base import Transport

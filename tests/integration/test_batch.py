@@ -10,7 +10,6 @@ import pytest
 
 from dyntable.client import Client
 from dyntable.errors import BatchWriteError, InvalidRequestError, ItemTooLargeError
-from dyntable.operations.batch import BatchWriter, batch_get
 from dyntable.operations.retry import Backoff
 from dyntable.testing.faults import FaultyTransport
 from dyntable.ttl import expires_at
@@ -33,7 +32,7 @@ def test_mixed_entities_are_all_written_and_read_back(db: Client) -> None:
     customers = [Customer(username=f"u{i}", email=f"u{i}@x.io", name=f"U{i}") for i in range(40)]
     orders = [order(i) for i in range(60)]
     products = [product(i) for i in range(30)]
-    with BatchWriter(db) as bw:
+    with db.batch_writer() as bw:
         for obj in [*customers, *orders, *products]:
             bw.put(obj)
     assert bw.stats.items == 130 and bw.stats.requests >= 6
@@ -42,17 +41,17 @@ def test_mixed_entities_are_all_written_and_read_back(db: Client) -> None:
     assert all(c.version == 1 for c in customers)
     assert db.get(Customer, username="u7") == customers[7]
 
-    result = batch_get(db, [*orders[::-1], *products, *customers, (Product, {"sku": "nope"})])
+    result = db.batch_get([*orders[::-1], *products, *customers, Product.primary(sku="nope")])
     assert result.items == [*orders[::-1], *products, *customers]
-    assert result.missing == [(Product, {"sku": "nope"})]
+    assert result.missing == [Product.primary(sku="nope")]
 
 
 def test_deletes_by_instance_and_by_key(db: Client) -> None:
     products = [product(i) for i in range(50)]
-    with BatchWriter(db) as bw:
+    with db.batch_writer() as bw:
         for p in products:
             bw.put(p)
-    with BatchWriter(db) as bw:
+    with db.batch_writer() as bw:
         for p in products[:20]:
             bw.delete(p)
         for p in products[20:30]:
@@ -63,7 +62,7 @@ def test_deletes_by_instance_and_by_key(db: Client) -> None:
 
 def test_concurrent_load_writes_every_item_once(db: Client) -> None:
     orders = [order(i, user=f"user{i % 7}") for i in range(3000)]
-    with BatchWriter(db, concurrency=4, max_pending=200) as bw:
+    with db.batch_writer(concurrency=4, max_pending=200) as bw:
         for o in orders:
             bw.put(o)
     assert bw.stats.items == 3000
@@ -72,7 +71,7 @@ def test_concurrent_load_writes_every_item_once(db: Client) -> None:
 
 
 def test_exception_in_block_writes_what_was_given(db: Client) -> None:
-    with pytest.raises(RuntimeError), BatchWriter(db) as bw:
+    with pytest.raises(RuntimeError), db.batch_writer() as bw:
         for i in range(30):
             bw.put(product(i))
         raise RuntimeError("stop")
@@ -80,7 +79,7 @@ def test_exception_in_block_writes_what_was_given(db: Client) -> None:
 
 
 def test_duplicate_and_oversized_items_are_refused_before_sending(db: Client) -> None:
-    with BatchWriter(db) as bw:
+    with db.batch_writer() as bw:
         bw.put(product(1))
         with pytest.raises(InvalidRequestError, match="PRODUCT#sku00001"):
             bw.put(product(1))
@@ -95,11 +94,11 @@ def test_batch_get_dedupes_and_respects_hide_expired(make_client: Any) -> None:
     past = expires_at(datetime.now(timezone.utc) - timedelta(hours=1))
     expired = order(1).model_copy(update={"expires_at": past})
     live = order(2)
-    with BatchWriter(db) as bw:
+    with db.batch_writer() as bw:
         bw.put(expired)
         bw.put(live)
-    assert batch_get(db, [expired, live, expired]).items == [expired, live]
-    hidden = batch_get(hiding, [expired, live], consistent=True)
+    assert db.batch_get([expired, live, expired]).items == [expired, live]
+    hidden = hiding.batch_get([expired, live], consistent=True)
     assert hidden.items == [live] and hidden.missing == [expired]
 
 
@@ -110,7 +109,7 @@ def test_items_not_written_by_the_deadline_are_exactly_reported(db: Client) -> N
     handed: list[Product] = []
     with pytest.raises(BatchWriteError) as info:
         # deadline=0: no retries; the first chunk left partly unwritten stops the writer
-        with BatchWriter(flaky, deadline=0.0, backoff=Backoff(0.001, 0.001)) as bw:
+        with flaky.batch_writer(deadline=0.0, backoff=Backoff(0.001, 0.001)) as bw:
             for p in products:
                 handed.append(p)
                 bw.put(p)

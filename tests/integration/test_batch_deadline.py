@@ -39,7 +39,7 @@ def test_a_normal_run_writes_and_reads_every_item_within_its_deadline(db: Client
     assert bw.stats.items == 1000
     assert all(p.version == 1 for p in products)
     assert sorted(p.sku for p in db.scan(Product)) == [p.sku for p in products]
-    result = db.batch_get([(Product, {"sku": p.sku}) for p in products], deadline=2)
+    result = db.batch_get([Product.primary(sku=p.sku) for p in products], deadline=2)
     assert result.items == products and result.missing == []
 
 
@@ -113,8 +113,8 @@ def test_a_dead_endpoint_reports_every_item_after_about_one_deadline(
     handed: list[Product] = []
     with pytest.raises(BatchWriteError) as info:
         # max_pending holds every item: with 4 threads all 1,000 are handed in at once
-        with db.batch_writer(deadline=2, concurrency=concurrency, max_pending=1000) as bw:
-            bw.backoff = QUICK
+        with db.batch_writer(deadline=2, concurrency=concurrency, max_pending=1000,
+                             backoff=QUICK) as bw:
             for p in products:
                 handed.append(p)
                 bw.put(p)
@@ -132,7 +132,7 @@ def test_a_dead_endpoint_fails_a_batch_get_after_about_one_deadline(
     dead: tuple[Client, Recording],
 ) -> None:
     db, recording = dead
-    keys = [(Product, {"sku": f"sku{i:05d}"}) for i in range(1000)]
+    keys = [Product.primary(sku=f"sku{i:05d}") for i in range(1000)]
     with pytest.raises(BatchGetError) as info:
         db.batch_get(keys, deadline=2)
     assert info.value.unprocessed == keys

@@ -137,7 +137,7 @@ def test_five_thousand_key_batch_get_returns_each_item_once(
     with direct.batch_writer(concurrency=4) as bw:
         for p in products:
             bw.put(p)
-    absent = [(Product, {"sku": f"absent{i:02d}"}) for i in range(37)]
+    absent = [Product.primary(sku=f"absent{i:02d}") for i in range(37)]
     keys: list[object] = [*products]
     for n, k in enumerate(absent):  # spread the absent keys over the chunks
         keys.insert(n * 135, k)

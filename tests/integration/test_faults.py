@@ -12,10 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from dyntable.client import Client
-from dyntable.operations.batch import BatchWriter, batch_get
+from dyntable.client import Client, Transaction
 from dyntable.operations.retry import Backoff
-from dyntable.operations.transactions import Transaction
 from dyntable.testing.faults import BotocoreFaults, FaultyTransport, fault_rate, fault_seed
 from dyntable.transport.base import CallEvent
 from dyntable.transport.boto3 import Boto3Transport
@@ -69,7 +67,7 @@ def test_every_botocore_retry_is_counted_and_observable(db: Client) -> None:
 def test_ten_thousand_item_batch_write_loses_nothing(db: Client) -> None:
     flaky, faulty = faulty_client(db)
     orders = [order(i) for i in range(10_000)]
-    with BatchWriter(flaky, concurrency=4, max_pending=500, backoff=QUICK) as bw:
+    with flaky.batch_writer(concurrency=4, max_pending=500, backoff=QUICK) as bw:
         for o in orders:
             bw.put(o)
     print("injected:", faulty.summary(), "writer:", bw.stats.as_dict())
@@ -86,12 +84,12 @@ def test_ten_thousand_item_batch_write_loses_nothing(db: Client) -> None:
 @pytest.mark.slow
 def test_five_thousand_key_batch_get_reads_everything(db: Client) -> None:
     products = [Product(sku=f"sku{i:05d}", title=f"P{i}", price=Decimal(i)) for i in range(5000)]
-    with BatchWriter(db, concurrency=4) as bw:
+    with db.batch_writer(concurrency=4) as bw:
         for p in products:
             bw.put(p)
     flaky, faulty = faulty_client(db)
-    absent = [(Product, {"sku": f"absent{i}"}) for i in range(37)]
-    result = batch_get(flaky, [*absent, *products], backoff=QUICK)
+    absent = [Product.primary(sku=f"absent{i}") for i in range(37)]
+    result = flaky.batch_get([*absent, *products], backoff=QUICK)
     print("injected:", faulty.summary(), "get:", result.stats.as_dict())
     assert result.items == products
     assert result.missing == absent

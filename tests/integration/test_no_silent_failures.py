@@ -198,7 +198,7 @@ def test_a_model_of_another_table_is_refused_everywhere(db: Client) -> None:
     with pytest.raises(InvalidRequestError, match=where):
         db.batch_get([thing])
     with pytest.raises(InvalidRequestError, match=where):
-        db.transact_get([(Elsewhere, {"id": "x"})])
+        db.transact_get([Elsewhere.primary(id="x")])
     with pytest.raises(InvalidRequestError, match=where), db.batch_writer() as bw:
         bw.put(thing)
     assert _raw(db) == []

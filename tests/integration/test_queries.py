@@ -156,13 +156,13 @@ def many(db: Client) -> Client:
 def test_lazy_iteration_reads_one_page_at_a_time(many: Client,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[dict[str, Any]] = []
-    real = many.send
+    real = many.transport.send
 
     def counting(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         sent.append(params)
         return real(operation, params)
 
-    monkeypatch.setattr(many, "send", counting)
+    monkeypatch.setattr(many.transport, "send", counting)
     it = iter(many.query(Order.primary, username="ada").page_size(37))
     first = [next(it) for _ in range(40)]
     assert len(sent) == 2 and all(p["Limit"] == 37 for p in sent)

@@ -42,8 +42,8 @@ def sdb(request: pytest.FixtureRequest, dynamodb_endpoint: str,
     client.create_table()
     yield client
     client.delete_table(wait=False)
-    leases = LEASE_TABLE.connect(transport=client.transport,
-                                 table_name=f"{unique_table_name}-leases")
+    leases = Client(LEASE_TABLE, transport=client.transport,
+                    table_name=f"{unique_table_name}-leases")
     if leases.table_exists():
         leases.delete_table(wait=False)
     client.close()
@@ -236,8 +236,9 @@ _WITHOUT_BOTO3 = textwrap.dedent("""
         assert names == ["Ada"], names
         print("delivered without boto3:", type(db.transport).__name__)
     finally:
+        from dyntable.client import Client
         from dyntable.streams.checkpoints import LEASE_TABLE
-        leases = LEASE_TABLE.connect(transport=db.transport, table_name=table + "-leases")
+        leases = Client(LEASE_TABLE, transport=db.transport, table_name=table + "-leases")
         if leases.table_exists():
             leases.delete_table(wait=False)
         db.delete_table(wait=False)

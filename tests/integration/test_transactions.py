@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from dyntable.client import Client
+from dyntable.client import Client, Transaction
 from dyntable.errors import (
     CancellationReason,
     TransactionCanceledError,
@@ -16,7 +16,6 @@ from dyntable.errors import (
     VersionConflictError,
 )
 from dyntable.expressions.paths import F
-from dyntable.operations.transactions import Transaction, transact_get
 from tests.models import Customer, Order, Product
 
 pytestmark = pytest.mark.integration
@@ -110,5 +109,5 @@ def test_same_token_applies_once(db: Client) -> None:
 
 def test_transact_get_reads_mixed_entities_in_order(db: Client) -> None:
     ada, widget = setup_shop(db)
-    got = transact_get(db, [(Product, {"sku": "w1"}), (Customer, {"username": "nobody"}), ada])
+    got = db.transact_get([Product.primary(sku="w1"), Customer.primary(username="nobody"), ada])
     assert got == [widget, None, ada]

@@ -18,15 +18,10 @@ from dyntable.errors import (
     ServiceValidationError,
     ThrottlingError,
 )
-from dyntable.operations.batch import (
-    BatchStats,
-    BatchWriter,
-    WriteAction,
-    batch_get,
-    key_digest,
-    write_flow,
-)
-from dyntable.operations.retry import Backoff, Deadline, Send, Wait, drive
+from dyntable.operations.batch_base import BatchStats, key_digest
+from dyntable.operations.batch_write import WriteAction, write_flow
+from dyntable.operations.flow import Request, Sleep
+from dyntable.operations.retry import Backoff, Deadline
 from tests.models import Customer, Order, Product, shop
 
 Responder = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -67,7 +62,7 @@ def writes(t: Scripted) -> list[list[dict[str, Any]]]:
 
 def test_chunks_of_25_mixed_entities_in_order() -> None:
     t = Scripted()
-    with BatchWriter(client(t)) as bw:
+    with client(t).batch_writer() as bw:
         for i in range(30):
             bw.put(product(i))
         for i in range(20):
@@ -86,7 +81,7 @@ def test_chunks_of_25_mixed_entities_in_order() -> None:
 def test_version_is_bumped_and_set_once_written() -> None:
     t = Scripted()
     p = product(1)
-    with BatchWriter(client(t)) as bw:
+    with client(t).batch_writer() as bw:
         bw.put(p)
         assert p.version == 0
     assert writes(t)[0][0]["PutRequest"]["Item"]["version"] == {"N": "1"}
@@ -95,7 +90,7 @@ def test_version_is_bumped_and_set_once_written() -> None:
 
 
 def test_duplicate_key_is_refused_naming_the_key() -> None:
-    bw = BatchWriter(client(Scripted()))
+    bw = client(Scripted()).batch_writer()
     bw.put(product(1))
     with pytest.raises(InvalidRequestError, match=r"Product key .*PRODUCT#sku1"):
         bw.put(product(1))
@@ -115,7 +110,7 @@ def test_unprocessed_items_are_resent_until_written() -> None:
         return {"UnprocessedItems": {}}
 
     t = Scripted(respond)
-    with BatchWriter(client(t), backoff=FAST) as bw:
+    with client(t).batch_writer(backoff=FAST) as bw:
         for i in range(10):
             bw.put(product(i))
     chunks = writes(t)
@@ -134,7 +129,7 @@ def test_deadline_reports_exactly_the_unwritten_objects() -> None:
 
     objs = [product(i) for i in range(10)]
     with pytest.raises(BatchWriteError) as info:
-        with BatchWriter(client(Scripted(respond)), deadline=0.05, backoff=FAST) as bw:
+        with client(Scripted(respond)).batch_writer(deadline=0.05, backoff=FAST) as bw:
             for o in objs:
                 bw.put(o)
     err = info.value
@@ -154,7 +149,7 @@ def test_throttling_after_transport_retries_is_retried() -> None:
         return {}
 
     t = Scripted(respond)
-    with BatchWriter(client(t), backoff=FAST) as bw:
+    with client(t).batch_writer(backoff=FAST) as bw:
         bw.put(product(1))
     assert len(writes(t)) == 2 and bw.stats.error_retries == 1
 
@@ -164,7 +159,7 @@ def test_fatal_error_stops_the_writer_and_lists_everything_unwritten() -> None:
         raise ServiceValidationError("bad", code="ValidationException", operation=op)
 
     t = Scripted(respond)
-    bw = BatchWriter(client(t))
+    bw = client(t).batch_writer()
     for i in range(24):
         bw.put(product(i))
     with pytest.raises(BatchWriteError) as info:
@@ -181,7 +176,7 @@ def test_fatal_error_stops_the_writer_and_lists_everything_unwritten() -> None:
 def test_exception_in_block_still_writes_what_was_given() -> None:
     t = Scripted()
     with pytest.raises(RuntimeError):
-        with BatchWriter(client(t)) as bw:
+        with client(t).batch_writer() as bw:
             for i in range(3):
                 bw.put(product(i))
             raise RuntimeError("boom")
@@ -190,7 +185,7 @@ def test_exception_in_block_still_writes_what_was_given() -> None:
 
 def test_concurrent_writer_sends_every_chunk_once() -> None:
     t = Scripted()
-    with BatchWriter(client(t), concurrency=4, max_pending=50) as bw:
+    with client(t).batch_writer(concurrency=4, max_pending=50) as bw:
         for i in range(1000):
             bw.put(product(i))
     skus = [r["PutRequest"]["Item"]["sku"]["S"] for c in writes(t) for r in c]
@@ -199,28 +194,28 @@ def test_concurrent_writer_sends_every_chunk_once() -> None:
 
 
 def test_write_flow_yields_requests_and_waits_without_io() -> None:
-    w = BatchWriter(client(Scripted()))
+    w = client(Scripted()).batch_writer()
     w.put(product(1))
     w.put(product(2))
-    actions = list(w._chunk)
+    actions = list(w._book._chunk)
     flow = write_flow("t", ("PK", "SK"), actions, deadline=10, backoff=FAST, stats=BatchStats())
     step = next(flow)
-    assert isinstance(step, Send) and step.operation == "BatchWriteItem"
+    assert isinstance(step, Request) and step.operation == "BatchWriteItem"
     unprocessed = {"UnprocessedItems": {"t": [actions[1].request]}}
     step = flow.send(unprocessed)
-    assert isinstance(step, Wait) and 0 <= step.seconds <= FAST.cap
+    assert isinstance(step, Sleep) and 0 <= step.seconds <= FAST.cap
     step = flow.send(None)
-    assert isinstance(step, Send)
+    assert isinstance(step, Request)
     assert step.params["RequestItems"]["t"] == [actions[1].request]
     with pytest.raises(StopIteration) as done:
         flow.send({})
     assert done.value.value.unwritten == []
 
 
-def test_drive_throws_errors_into_the_flow() -> None:
+def test_the_driver_throws_errors_into_the_flow() -> None:
     def flow() -> Any:
         try:
-            yield Send("X", {})
+            yield Request("X", {})
         except ThrottlingError:
             return "handled"
         return "no error"
@@ -228,7 +223,7 @@ def test_drive_throws_errors_into_the_flow() -> None:
     def send(op: str, params: dict[str, Any]) -> dict[str, Any]:
         raise ThrottlingError("t", code="ThrottlingException", operation=op)
 
-    assert drive(send, flow()) == "handled"
+    assert client(Scripted(send)).run(flow()) == "handled"
 
 
 def test_backoff_full_jitter_bounds_and_deadline() -> None:
@@ -273,14 +268,14 @@ def test_batch_get_chunks_dedupes_orders_and_reports_missing() -> None:
         return {"Responses": {"t": list(reversed(found))}}
 
     t = Scripted(respond)
-    wanted: list[Any] = [(Product, {"sku": f"sku{i}"}) for i in range(250)]
-    wanted += [order(1), (Product, {"sku": "sku0"})]
-    result = batch_get(client(t), wanted, consistent=True)
+    wanted: list[Any] = [Product.primary(sku=f"sku{i}") for i in range(250)]
+    wanted += [order(1), Product.primary(sku="sku0")]
+    result = client(t).batch_get(wanted, consistent=True)
     assert seen == [100, 100, 51]
     assert t.sent[0][1]["RequestItems"]["t"]["ConsistentRead"] is True
     assert [p.sku for p in result.of(Product)] == [f"sku{i}" for i in range(0, 250, 2)]
     assert result.of(Order) == [order(1)]
-    assert result.missing == [(Product, {"sku": f"sku{i}"}) for i in range(1, 250, 2)]
+    assert result.missing == [Product.primary(sku=f"sku{i}") for i in range(1, 250, 2)]
     assert len(result) == 126
 
 
@@ -296,7 +291,7 @@ def test_batch_get_retries_unprocessed_keys_then_raises_at_deadline() -> None:
 
     t = Scripted(respond)
     with pytest.raises(BatchGetError) as info:
-        batch_get(client(t), [product(i) for i in range(5)], deadline=0.05, backoff=FAST)
+        client(t).batch_get([product(i) for i in range(5)], deadline=0.05, backoff=FAST)
     assert info.value.unprocessed == [product(3)]
     assert len(t.sent) >= 2
     assert all(p["RequestItems"]["t"]["Keys"] == [{"PK": {"S": "PRODUCT#sku3"},
@@ -305,5 +300,7 @@ def test_batch_get_retries_unprocessed_keys_then_raises_at_deadline() -> None:
 
 
 def test_batch_get_refuses_bad_keys() -> None:
-    with pytest.raises(InvalidRequestError, match="model instance or a"):
-        batch_get(client(Scripted()), ["sku1"])
+    with pytest.raises(InvalidRequestError, match="takes a model instance, a key such as"):
+        client(Scripted()).batch_get(["sku1"])
+    with pytest.raises(InvalidRequestError, match=r"not a \(Model, \{fields\}\) pair"):
+        client(Scripted()).batch_get([(Product, {"sku": "sku1"})])

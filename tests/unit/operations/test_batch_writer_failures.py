@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dyntable.batch_writer import BatchWriter
 from dyntable.client import Client
 from dyntable.errors import (
     BatchGetError,
@@ -23,9 +24,9 @@ from dyntable.errors import (
     ThrottlingError,
     TransportError,
 )
-from dyntable.operations.batch import BatchWriter, batch_get
 from dyntable.operations.batch_base import BatchStats, resend_until_done
-from dyntable.operations.retry import Backoff, Send
+from dyntable.operations.flow import Request
+from dyntable.operations.retry import Backoff
 from dyntable.transport.base import CallEvent
 from dyntable.transport.mock import MockCall, MockTransport
 from tests.models import Product, shop
@@ -133,7 +134,7 @@ def test_a_hook_that_raises_stops_the_writer_and_lists_every_unwritten_item(
     watched = Watched(3, boom)
     db, t = connect(watched.handler, hooks=[watched.hook])
     objs = [product(i) for i in range(400)]
-    bw = BatchWriter(db, concurrency=concurrency, max_pending=50, backoff=FAST)
+    bw = db.batch_writer(concurrency=concurrency, max_pending=50, backoff=FAST)
     err, handed = run_failing(bw, objs)
     assert err.__cause__ is boom
     assert "HookFailed" in str(err) and "metrics hook broke" in str(err)
@@ -170,7 +171,7 @@ def test_a_malformed_unprocessed_items_answer_stops_the_writer(
         return {"UnprocessedItems": {"t": [entry]}} if n == 2 else {}
 
     db, _t = connect(handler)
-    bw = BatchWriter(db, concurrency=concurrency, max_pending=50, backoff=FAST)
+    bw = db.batch_writer(concurrency=concurrency, max_pending=50, backoff=FAST)
     err, handed = run_failing(bw, [product(i) for i in range(300)])
     assert isinstance(err.__cause__, error)
     listed = assert_partition(err, handed)
@@ -189,7 +190,7 @@ def test_items_confirmed_before_a_failure_are_not_listed() -> None:
     boom = HookFailed("second attempt")
     db, _t = connect(handler, hooks=[failing_hook(2, boom)])
     objs = [product(i) for i in range(25)]
-    err, handed = run_failing(BatchWriter(db, backoff=FAST), objs)
+    err, handed = run_failing(db.batch_writer(backoff=FAST), objs)
     assert err.__cause__ is boom
     assert [a.target for a in err.unprocessed] == objs[20:]
     assert all(o.version == 1 for o in objs[:20])
@@ -200,7 +201,7 @@ def test_items_confirmed_before_a_failure_are_not_listed() -> None:
 def test_a_base_exception_in_a_sending_thread_is_reported(concurrency: int) -> None:
     stop = Abort("not an Exception")
     db, _t = connect(hooks=[failing_hook(1, stop)])
-    err, handed = run_failing(BatchWriter(db, concurrency=concurrency, backoff=FAST),
+    err, handed = run_failing(db.batch_writer(concurrency=concurrency, backoff=FAST),
                               [product(i) for i in range(200)])
     assert err.__cause__ is stop
     assert_partition(err, handed)
@@ -209,7 +210,7 @@ def test_a_base_exception_in_a_sending_thread_is_reported(concurrency: int) -> N
 @pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt()], ids=["exit", "interrupt"])
 def test_an_interrupt_in_the_calling_thread_propagates_unchanged(exc: BaseException) -> None:
     db, t = connect(hooks=[failing_hook(2, exc)])
-    bw = BatchWriter(db, backoff=FAST)
+    bw = db.batch_writer(backoff=FAST)
     objs = [product(i) for i in range(100)]
     handed: list[Product] = []
     with pytest.raises(type(exc)) as info:
@@ -229,7 +230,7 @@ def test_an_interrupt_in_the_calling_thread_propagates_unchanged(exc: BaseExcept
 def test_flush_and_close_report_a_failure_instead_of_hanging(concurrency: int) -> None:
     boom = HookFailed("first call")
     db, _t = connect(hooks=[failing_hook(1, boom)])
-    bw = BatchWriter(db, concurrency=concurrency, max_pending=25, backoff=FAST)
+    bw = db.batch_writer(concurrency=concurrency, max_pending=25, backoff=FAST)
     objs = [product(i) for i in range(24)]
     for o in objs:
         bw.put(o)
@@ -246,7 +247,7 @@ def test_put_never_blocks_on_a_full_queue_once_every_send_fails(concurrency: int
         raise HookFailed("every call")
 
     db, _t = connect(handler)
-    bw = BatchWriter(db, concurrency=concurrency, max_pending=25, backoff=FAST)
+    bw = db.batch_writer(concurrency=concurrency, max_pending=25, backoff=FAST)
     err, handed = run_failing(bw, [product(i) for i in range(1000)])
     assert isinstance(err.__cause__, HookFailed)
     assert [a.target for a in err.unprocessed] == handed
@@ -263,7 +264,7 @@ def test_a_dead_endpoint_is_reported_after_one_deadline_whatever_the_item_count(
         raise TransportError("connection refused")
 
     db, t = connect(handler)
-    bw = BatchWriter(db, deadline=0.05, concurrency=concurrency, max_pending=1000,
+    bw = db.batch_writer(deadline=0.05, concurrency=concurrency, max_pending=1000,
                      backoff=FAST)
     err, handed = run_failing(bw, [product(i) for i in range(400)])
     assert [a.target for a in err.unprocessed] == handed
@@ -284,7 +285,7 @@ def test_unprocessed_items_past_the_deadline_stop_the_writer() -> None:
 
     db, t = connect(handler)
     objs = [product(i) for i in range(100)]
-    err, handed = run_failing(BatchWriter(db, deadline=0.05, backoff=FAST), objs)
+    err, handed = run_failing(db.batch_writer(deadline=0.05, backoff=FAST), objs)
     assert handed == objs[:25]
     assert [a.target for a in err.unprocessed] == [objs[2]]
     assert err.__cause__ is None
@@ -293,7 +294,7 @@ def test_unprocessed_items_past_the_deadline_stop_the_writer() -> None:
 
 def test_a_deadline_of_zero_sends_each_chunk_once() -> None:
     db, t = connect()
-    with BatchWriter(db, deadline=0) as bw:
+    with db.batch_writer(deadline=0) as bw:
         for i in range(60):
             bw.put(product(i))
     assert len(t.sent) == 3 and bw.stats.items == 60
@@ -302,9 +303,9 @@ def test_a_deadline_of_zero_sends_each_chunk_once() -> None:
 def test_bad_deadline_is_refused() -> None:
     db, _t = connect()
     with pytest.raises(InvalidRequestError, match="deadline"):
-        BatchWriter(db, deadline=-1)
+        db.batch_writer(deadline=-1)
     with pytest.raises(InvalidRequestError, match="deadline"):
-        batch_get(db, [], deadline=float("nan"))
+        db.batch_get([], deadline=float("nan"))
 
 
 # -- batch get -------------------------------------------------------------------------------
@@ -315,9 +316,9 @@ def test_batch_get_stops_at_the_first_chunk_out_of_time_and_lists_every_key() ->
         raise ThrottlingError("slow down", code="ThrottlingException", operation=op)
 
     db, t = connect(handler)
-    keys = [(Product, {"sku": f"sku{i:04d}"}) for i in range(250)]
+    keys = [Product.primary(sku=f"sku{i:04d}") for i in range(250)]
     with pytest.raises(BatchGetError) as info:
-        batch_get(db, keys, deadline=0.05, backoff=FAST)
+        db.batch_get(keys, deadline=0.05, backoff=FAST)
     assert info.value.unprocessed == keys
     assert isinstance(info.value.__cause__, ThrottlingError)
     sent = {k["PK"]["S"] for c in t.sent for k in c.params["RequestItems"]["t"]["Keys"]}
@@ -332,7 +333,7 @@ def test_batch_get_raises_a_hook_exception_as_it_is() -> None:
 
     db, _t = connect(hooks=[hook])
     with pytest.raises(HookFailed) as info:
-        batch_get(db, [(Product, {"sku": "a"})], backoff=FAST)
+        db.batch_get([Product.primary(sku="a")], backoff=FAST)
     assert info.value is boom
 
 
@@ -346,7 +347,7 @@ def test_batch_get_raises_a_hook_exception_as_it_is() -> None:
 def test_batch_get_raises_a_malformed_answer(answer: Any, error: type[Exception]) -> None:
     db, _t = connect(lambda op, params: answer)
     with pytest.raises(error):
-        batch_get(db, [(Product, {"sku": "a"})], backoff=FAST)
+        db.batch_get([Product.primary(sku="a")], backoff=FAST)
 
 
 # -- the flow, without I/O -------------------------------------------------------------------
@@ -355,7 +356,7 @@ def test_batch_get_raises_a_malformed_answer(answer: Any, error: type[Exception]
 def test_resend_loop_returns_what_is_left_when_a_foreign_error_is_thrown_in() -> None:
     flow = resend_until_done("X", [1, 2, 3], lambda p: {"n": p}, lambda r: [],
                              deadline=10, backoff=FAST, stats=BatchStats())
-    assert isinstance(next(flow), Send)
+    assert isinstance(next(flow), Request)
     boom = HookFailed("x")
     with pytest.raises(StopIteration) as done:
         flow.throw(boom)

@@ -64,21 +64,13 @@ def test_key_attributes_must_belong_to_the_query() -> None:
 def test_cursor_survives_time_with_hide_expired() -> None:
     from unittest import mock
 
+    from dyntable.transport.mock import MockTransport
     from tests.models import Order, shop
 
-    class _Reader:
-        table = shop
-        table_name = "shop"
-        cursor_secret = SECRET
-        hide_expired = True
-
-        def send(self, operation: str, params: dict[str, object]) -> dict[str, object]:
-            return {"Items": [], "LastEvaluatedKey": {"PK": {"S": "x"}, "SK": {"S": "y"}}}
-
-    from dyntable.operations.query import Query
-
-    assert shop is not None
-    q = Query(_Reader(), Order.primary, {"username": "ada"})
+    page = {"Items": [], "LastEvaluatedKey": {"PK": {"S": "x"}, "SK": {"S": "y"}}}
+    db = shop.connect(transport=MockTransport(lambda op, params: page), cursor_secret=SECRET,
+                      hide_expired=True)
+    q = db.query(Order.primary, username="ada")
     with mock.patch("time.time", return_value=1_000.0):
         cursor = q.page().cursor
     assert cursor is not None

@@ -195,4 +195,5 @@ def test_update_from_an_instance_checks_its_version(offline_db: Client) -> None:
 
 def test_bad_key_fields_are_refused(offline_db: Client) -> None:
     with pytest.raises(KeyTemplateError, match=r"missing key field\(s\) \['order_id'\]"):
-        offline_db.update(Order, username="ada", placed_at=AT).set(note="x").params()
+        builder = offline_db.update(Order, username="ada", placed_at=AT)  # type: ignore[call-arg]
+        builder.set(note="x").params()

@@ -273,9 +273,9 @@ def test_numbers_compare_as_numbers_in_between(db: Client) -> None:
 
 def test_every_partition_attribute_is_required(db: Client) -> None:
     with pytest.raises(KeyTemplateError, match=r"partition needs \['region'\]"):
-        db.query(Order.by_tenant, tenant="t1")
+        db.query(Order.by_tenant, tenant="t1")  # type: ignore[call-arg]
     with pytest.raises(KeyTemplateError, match=r"\['colour'\] are not fields of this key"):
-        db.query(Order.by_tenant, tenant="t1", region="eu", colour="red")
+        db.query(Order.by_tenant, tenant="t1", region="eu", colour="red")  # type: ignore[call-arg]
 
 
 def test_gsis_refuse_consistent_reads(db: Client) -> None:

@@ -112,9 +112,9 @@ def test_sparse_include_index_has_no_entity_filter_when_not_projected(
 
 def test_query_errors(offline_db: Client) -> None:
     with pytest.raises(KeyTemplateError, match=r"the partition needs \['username'\]"):
-        offline_db.query(Order.primary)
+        offline_db.query(Order.primary)  # type: ignore[call-arg]
     with pytest.raises(KeyTemplateError, match=r"\['total'\] are not fields of this key"):
-        offline_db.query(Order.primary, username="a", total=1)
+        offline_db.query(Order.primary, username="a", total=1)  # type: ignore[call-arg]
     with pytest.raises(KeyTemplateError, match=r"eq\(\) needs every sort key field"):
         offline_db.query(Order.primary, username="a").eq(placed_at=AT)
     with pytest.raises(InvalidRequestError, match="only one sort key condition"):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dyntable.client import Client
+from dyntable.client import Client, Transaction
 from dyntable.errors import (
     CancellationReason,
     InternalServerError,
@@ -22,7 +22,6 @@ from dyntable.errors import (
 )
 from dyntable.expressions.paths import F
 from dyntable.operations.retry import Backoff
-from dyntable.operations.transactions import Transaction, transact_get
 from tests.models import Customer, Order, Product, shop
 
 FAST = Backoff(base=0.001, cap=0.002, seed=1)
@@ -253,12 +252,12 @@ def test_transact_get_request_order_and_limit() -> None:
         return {"Responses": out}
 
     t = Scripted(respond)
-    got = transact_get(client(t), [(Product, {"sku": "p2"}), product("p1"),
-                                   (Product, {"sku": "p1"})])
+    got = client(t).transact_get([Product.primary(sku="p2"), product("p1"),
+                                   Product.primary(sku="p1")])
     assert got[0] is None and isinstance(got[1], Product) and got[2] == got[1]
     assert len(t.sent[0][1]["TransactItems"]) == 2
     with pytest.raises(TransactionLimitError):
-        transact_get(client(t), [(Product, {"sku": f"p{i}"}) for i in range(101)])
+        client(t).transact_get([Product.primary(sku=f"p{i}") for i in range(101)])
 
 
 def test_cancellation_reason_subclass_keeps_base_fields() -> None:

@@ -45,15 +45,15 @@ def test_a_misspelt_sort_key_field_is_refused(
 def test_a_misspelt_partition_field_is_refused(offline_db: Client) -> None:
     with pytest.raises(KeyTemplateError, match=r"\['usernme'\] are not fields of this key "
                                                r"\(did you mean 'username'"):
-        offline_db.query(Order.primary, usernme="ada")
+        offline_db.query(Order.primary, usernme="ada")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("call", [
     lambda db: db.get(Customer, usernme="ada"),
     lambda db: db.delete(Customer, usernme="ada"),
     lambda db: db.update(Customer, usernme="ada").set(name="x").params(),
-    lambda db: db.batch_get([(Customer, {"usernme": "ada"})]),
-    lambda db: db.transact_get([(Customer, {"usernme": "ada"})]),
+    lambda db: db.batch_get([Customer.primary(usernme="ada")]),  # type: ignore[call-arg]
+    lambda db: db.transact_get([Customer.primary(usernme="ada")]),  # type: ignore[call-arg]
 ])
 def test_a_misspelt_key_field_is_named(offline_db: Client, call: Callable[[Client], Any]
                                        ) -> None:
@@ -67,9 +67,9 @@ def test_a_misspelt_key_field_is_named(offline_db: Client, call: Callable[[Clien
 
 def test_missing_and_none_key_fields_are_told_apart(offline_db: Client) -> None:
     with pytest.raises(KeyTemplateError, match=r"missing key field\(s\) \['order_id'\]"):
-        offline_db.get(Order, username="ada", placed_at=AT)
+        offline_db.get(Order, username="ada", placed_at=AT)  # type: ignore[call-arg]
     with pytest.raises(KeyTemplateError, match=r"key field\(s\) \['order_id'\] are None"):
-        offline_db.get(Order, username="ada", placed_at=AT, order_id=None)
+        offline_db.get(Order, username="ada", placed_at=AT, order_id=None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("call", [

@@ -293,5 +293,5 @@ def test_binary_sort_key_pages_on_dynamodb_local(binary_clients: tuple[Client, C
 
     one = expected[7]
     assert fast.get(Blob, owner="ada", digest=one.digest) == one
-    result = fast.batch_get([(Blob, {"owner": "ada", "digest": b.digest}) for b in blobs])
+    result = fast.batch_get([Blob.primary(owner="ada", digest=b.digest) for b in blobs])
     assert result.of(Blob) == blobs and not result.missing

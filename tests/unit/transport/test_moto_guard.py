@@ -23,10 +23,10 @@ import pytest
 from moto import mock_aws
 from moto.core.models import ProxyModeMockAWS, ServerModeMockAWS
 
-from dyntable.client import default_transport
 from dyntable.errors import ConfigurationError
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.cache import CachedTransport
+from dyntable.transport.default import default_transport
 from dyntable.transport.http import HttpTransport
 from dyntable.transport.moto_guard import active_moto_mock
 from tests.models import Customer, Order, shop
@@ -169,7 +169,7 @@ def test_proxy_mode_is_refused_with_the_way_out(
 def test_guard_does_not_import_moto() -> None:
     code = (
         "import sys\n"
-        "from dyntable.client import default_transport\n"
+        "from dyntable.transport.default import default_transport\n"
         "from tests.models import shop\n"
         "db = shop.connect(endpoint_url='http://127.0.0.1:1', region='us-east-1')\n"
         "db = shop.connect(region='us-east-1')\n"

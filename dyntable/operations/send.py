@@ -1,8 +1,8 @@
-"""Reading the answer of a single-item request: the one place its errors are decided.
+"""The one send path: every request dyntable makes goes through :func:`send`.
 
-:func:`execute` is the flow every single-item request goes through: it sends the request,
-attaches the table and key to errors, turns a failed condition into the error that says
-why (:func:`condition_error`), and settles ambiguous writes.
+:func:`send` is a flow (:mod:`dyntable.operations.flow`): it yields the request to the
+driver, attaches the table and key to errors, turns a failed condition into the error that
+says why (:func:`condition_error`), and settles ambiguous writes.
 
 Ambiguous writes: a write may have been applied although its call failed (a 5xx sent after
 DynamoDB applied it, a timeout or dropped connection after sending; the transport marks
@@ -13,7 +13,7 @@ such errors ``maybe_applied``). Throttling and other 4xx answers are never appli
   :mod:`dyntable.schema.receipts`) tells whether one did. When a resend fails its
   condition, :func:`settle` looks for the token in the stored item returned with the
   failure. The transport does not resend it itself: after an attempt that may have
-  applied, :func:`execute` reads the item at once (a receipt found settles it before other
+  applied, :func:`send` reads the item at once (a receipt found settles it before other
   writers can push the receipt out), then resends it, a few times at most, before calling
   the outcome unknown.
 * A write without a version is resent only when resending cannot apply it twice (a put, a
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -47,12 +47,10 @@ from dyntable.errors import (
     TransportError,
     VersionConflictError,
 )
-from dyntable.operations.items import Request
-from dyntable.operations.retry import Wait
+from dyntable.operations.flow import Flow, Request, Sleep
 from dyntable.schema.receipts import SLOTS, Receipts
 
-__all__ = ["SETTLE_RESENDS", "Outcome", "Sent", "condition_error", "execute", "settle",
-           "transport_resends"]
+__all__ = ["SETTLE_RESENDS", "Outcome", "condition_error", "send", "settle"]
 
 AV = dict[str, Any]
 
@@ -63,15 +61,6 @@ class Outcome(enum.Enum):
     APPLIED = "applied"
     NOT_APPLIED = "not applied"
     UNKNOWN = "unknown"
-
-
-class Sent:
-    """A flow step of :func:`execute`: send ``request``; the response is sent back in."""
-
-    __slots__ = ("request",)
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
 
 
 def _version(item: Mapping[str, Any], name: str | None) -> int:
@@ -213,25 +202,13 @@ def _with_context(exc: DyntableError, req: Request, table: str) -> DyntableError
 SETTLE_RESENDS = 4
 _SETTLE_BASE = 0.025  # seconds; full jitter, doubling (like the transports' 5xx backoff)
 
-ExecuteFlow = Generator[Sent | Wait, Any, dict[str, Any]]
-
-
-def transport_resends(req: Request) -> bool:
-    """May the transport itself resend ``req`` after an attempt that may have applied?
-
-    Yes for idempotent writes without a version. A versioned write comes back to
-    :func:`execute` instead, which looks for its receipt at once, before other writers
-    can push it out of the item's receipt slots, and then resends it itself.
-    """
-    return req.idempotent and not req.version_checked
-
-
-def execute(req: Request, *, rand: Callable[[], float] = random.random) -> ExecuteFlow:
-    """Send ``req`` and read its answer (the flow every single-item request goes through).
+def send(req: Request, *, rand: Callable[[], float] = random.random) -> Flow[dict[str, Any]]:
+    """Send ``req`` and read its answer: the flow every request goes through.
 
     Returns the response; for a write settled as applied after an ambiguous failure, a
     response holding the stored item as ``Attributes`` (updates). Raises the typed error
-    otherwise. Yields :class:`Sent` steps and, between resends, :class:`Wait` steps.
+    otherwise, with the table and key attached. Yields the request itself and, between
+    resends of an ambiguous write, :class:`~dyntable.operations.flow.Sleep` steps.
     """
     table = str(req.params.get("TableName", ""))
     is_write = req.kind in ("put", "update", "delete")
@@ -239,7 +216,7 @@ def execute(req: Request, *, rand: Callable[[], float] = random.random) -> Execu
     resends = 0
     while True:
         try:
-            response: dict[str, Any] = yield Sent(req)
+            response: dict[str, Any] = yield req
             return response
         except ServiceValidationError as exc:
             if req.receipts_fallback is not None and _missing_receipt_map(exc):
@@ -269,12 +246,12 @@ def execute(req: Request, *, rand: Callable[[], float] = random.random) -> Execu
             raise unknown_error(req, failure, table) from None
         # Resend: a versioned write's condition lets at most one attempt apply, and its
         # receipt tells whether one did; other idempotent writes can apply twice harmlessly.
-        yield Wait(rand() * _SETTLE_BASE * (2 ** resends))
+        yield Sleep(rand() * _SETTLE_BASE * (2 ** resends))
         resends += 1
 
 
-def _settle_by_reading(req: Request, failure: DyntableError, table: str) -> Generator[
-        Sent | Wait, Any, dict[str, Any] | None]:
+def _settle_by_reading(req: Request, failure: DyntableError, table: str
+                       ) -> Flow[dict[str, Any] | None]:
     """Read the item at once after an ambiguous attempt of a versioned write: the
     response when it proves the write applied, ``None`` when only a resend can tell;
     raises when it proves a conflict, or that nothing can tell any more."""
@@ -289,14 +266,13 @@ def _settle_by_reading(req: Request, failure: DyntableError, table: str) -> Gene
     return None
 
 
-def _read_receipt(req: Request, table: str) -> Generator[
-        Sent | Wait, Any, tuple[bool, dict[str, Any] | None]]:
+def _read_receipt(req: Request, table: str) -> Flow[tuple[bool, dict[str, Any] | None]]:
     """``(read, item as stored now)`` by a consistent read; ``(False, None)`` when the
     read failed."""
     check = Request("GetItem", {"TableName": table, "Key": req.key, "ConsistentRead": True},
                     req.key, req.model, "get")
     try:
-        response = yield Sent(check)
+        response = yield check
     except DyntableError:
         return False, None
     item: dict[str, Any] | None = response.get("Item") or None

@@ -1,6 +1,6 @@
 """How single-item writes are settled after ambiguous failures (no network).
 
-The flow :func:`dyntable.operations.outcomes.execute` is driven here by a script of
+The flow :func:`dyntable.operations.send.send` is driven here by a script of
 answers, so each decision is checked on its own: what is resent, what is read, and what the
 caller is told.
 """
@@ -27,8 +27,8 @@ from dyntable.errors import (
 from dyntable.expressions.paths import F
 from dyntable.expressions.updates import Action
 from dyntable.operations import items as ops
-from dyntable.operations.outcomes import SETTLE_RESENDS, Outcome, Sent, execute, settle
-from dyntable.operations.retry import Wait
+from dyntable.operations.flow import Request, Sleep
+from dyntable.operations.send import SETTLE_RESENDS, Outcome, send, settle
 from dyntable.schema.receipts import SLOTS, Receipts, entry, slot
 from tests.models import Customer, Product
 
@@ -36,18 +36,18 @@ Answer = dict[str, Any] | DyntableError
 
 
 def _run(req: ops.Request, answers: Sequence[Answer]) -> tuple[Any, list[str]]:
-    """Drive ``execute(req)`` with ``answers``; return (result or error, operations sent)."""
-    flow = execute(req, rand=lambda: 0.0)
+    """Drive ``send(req)`` with ``answers``; return (result or error, operations sent)."""
+    flow = send(req, rand=lambda: 0.0)
     sent: list[str] = []
     pending = list(answers)
     try:
         step = next(flow)
         while True:
-            if isinstance(step, Wait):
+            if isinstance(step, Sleep):
                 step = flow.send(None)
                 continue
-            assert isinstance(step, Sent)
-            sent.append(step.request.operation)
+            assert isinstance(step, Request)
+            sent.append(step.operation)
             answer = pending.pop(0)
             step = flow.throw(answer) if isinstance(answer, DyntableError) else \
                 flow.send(answer)
@@ -123,7 +123,7 @@ def test_a_versioned_delete_is_unknown_when_the_item_is_gone() -> None:
     assert settle(req, _stored(4, {4: "x"})) is Outcome.NOT_APPLIED
 
 
-# -- execute --------------------------------------------------------------------------------
+# -- send -----------------------------------------------------------------------------------
 
 
 def test_a_versioned_write_is_read_at_once_after_an_ambiguous_attempt() -> None:
@@ -237,10 +237,10 @@ def test_a_missing_receipt_map_is_filled_once() -> None:
     invalid = ServiceValidationError(
         "The document path provided in the update expression is invalid for update",
         code="ValidationException")
-    flow = execute(req)
+    flow = send(req)
     first = next(flow)
-    assert isinstance(first, Sent) and first.request.params is req.params
+    assert isinstance(first, Request) and first.params is req.params
     second = flow.throw(invalid)
-    assert isinstance(second, Sent) and second.request.params is req.receipts_fallback
-    values = second.request.params["ExpressionAttributeValues"].values()
+    assert isinstance(second, Request) and second.params is req.receipts_fallback
+    values = second.params["ExpressionAttributeValues"].values()
     assert {"M": {slot(4): {"S": entry(4, req.token or "")}, "f": {"N": "4"}}} in values
