@@ -48,6 +48,7 @@ __all__ = [
     "credentials_provider",
     "env_credentials",
     "is_aws_endpoint",
+    "may_block",
     "missing_credentials_error",
     "parse_endpoint",
     "resolve_endpoint",
@@ -113,6 +114,11 @@ class _Frozen:
         self._last = (frozen, creds)
         return creds
 
+    def may_block(self) -> bool:
+        """True when the next call refreshes (I/O): botocore's refresh window is reached."""
+        check = getattr(self._source, "refresh_needed", None)
+        return bool(check()) if callable(check) else False
+
 
 class _BotocoreChain:
     """botocore's default credential chain, loaded once on first use (thread-safe)."""
@@ -130,6 +136,11 @@ class _BotocoreChain:
                 provider = self._provider
         return provider()
 
+    def may_block(self) -> bool:
+        """True until the chain is loaded, then while its credentials need a refresh."""
+        provider = self._provider
+        return provider is None or provider.may_block()
+
 
 class NoCredentialsFoundError(LookupError):
     """No credentials in the environment nor in botocore's chain."""
@@ -144,6 +155,18 @@ def _load_botocore_credentials() -> Any:
             "no AWS credentials found (environment, shared files, SSO, container or IMDS)"
         )
     return creds
+
+
+def may_block(provider: CredentialsProvider) -> bool:
+    """Whether calling ``provider`` now may block on I/O.
+
+    True while botocore's chain is not loaded yet (it may reach IMDS, a container endpoint,
+    SSO), and when botocore credentials are due for a refresh. Static credentials and your
+    own callables are taken not to block. The async transport calls a provider in a worker
+    thread when this is true, and in the event loop otherwise.
+    """
+    check = getattr(provider, "may_block", None)
+    return bool(check()) if callable(check) else False
 
 
 def botocore_credentials() -> CredentialsProvider:

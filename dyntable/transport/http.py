@@ -28,6 +28,10 @@ runs out of either time fails like a read timeout: it is retried (it may have be
 and the last one raises :class:`~dyntable.errors.TransportError`.
 
 HTTP proxies are not supported (use the boto3 transport behind a proxy).
+
+Everything here but the socket I/O lives in :class:`HttpCore` and :class:`Call`
+(configuration, routing, signing, retry decisions, ambiguity and error mapping); the
+asyncio twin, :class:`~dyntable.transport.aio_http.AsyncHttpTransport`, is built on them.
 """
 
 from __future__ import annotations
@@ -35,10 +39,22 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from dyntable.errors import InvalidRequestError, ServiceError, TransportError
-from dyntable.transport.base import Hook, Params, Response, TransportBase, resend_allowed
+from dyntable.errors import (
+    ConfigurationError,
+    InvalidRequestError,
+    ServiceError,
+    TransportError,
+)
+from dyntable.transport.base import (
+    CallEvent,
+    Hook,
+    Params,
+    Response,
+    TransportBase,
+    resend_allowed,
+)
 from dyntable.transport.credentials import (
     Endpoint,
     configured_endpoint_url,
@@ -71,40 +87,48 @@ from dyntable.transport.retries import (
 from dyntable.transport.sigv4 import JsonSigner, SigningCredentials
 from dyntable.transport.wire import Pool, RequestTimeoutError
 
-__all__ = ["HttpTransport"]
+__all__ = ["Attempt", "Call", "HttpCore", "HttpTransport", "Route", "Target"]
 
 _USER_AGENT = "dyntable-http/0.1"
+PoolT = TypeVar("PoolT")
 
 
-class _Route:
+class Route(Generic[PoolT]):
     """One endpoint: its connection pool, signer and the fixed start of every request head."""
 
     __slots__ = ("pool", "prefix", "signer", "url")
 
-    def __init__(
-        self, url: str, region: str, connect_timeout: float, read_timeout: float, size: int
-    ) -> None:
-        endpoint = Endpoint(url)
-        self.url = url
+    def __init__(self, endpoint: Endpoint, region: str, pool: PoolT) -> None:
+        self.url = endpoint.url
         self.signer = JsonSigner(endpoint.host_header, region)
-        self.pool = Pool(endpoint, connect_timeout, read_timeout, size)
+        self.pool = pool
         self.prefix = (
             f"POST / HTTP/1.1\r\nHost: {endpoint.host_header}\r\nUser-Agent: {_USER_AGENT}\r\n"
             f"Accept-Encoding: identity\r\nContent-Type: {CONTENT_TYPE}\r\nX-Amz-Target: "
         )
 
+    def request(self, target: str, body: bytes, creds: SigningCredentials) -> bytes:
+        """The whole signed HTTP request for ``target`` (an ``X-Amz-Target`` value)."""
+        date, auth = self.signer.sign(target, body, creds)
+        token = f"X-Amz-Security-Token: {creds.token}\r\n" if creds.token else ""
+        head = (
+            f"{self.prefix}{target}\r\nX-Amz-Date: {date}\r\n{token}"
+            f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
 
-class _Target:
+
+class Target(Generic[PoolT]):
     """An operation's ``X-Amz-Target`` value and the endpoint it is sent to."""
 
     __slots__ = ("name", "route")
 
-    def __init__(self, name: str, route: _Route) -> None:
+    def __init__(self, name: str, route: Route[PoolT]) -> None:
         self.name = name
         self.route = route
 
 
-class _Attempt:
+class Attempt:
     """What one attempt produced: an answer (status, headers, body) or a socket error."""
 
     __slots__ = ("_parsed", "body", "error", "headers", "sent", "status")
@@ -153,7 +177,195 @@ class _Attempt:
         return kind
 
 
-class HttpTransport(TransportBase):
+class HttpCore(Generic[PoolT]):
+    """What the sync and async HTTP transports share: configuration, endpoints, routing,
+    credentials and the outcome of attempts. No I/O: a subclass makes the pools
+    (:meth:`_new_pool`) and sends the bytes.
+
+    See :class:`HttpTransport` for the arguments.
+
+    Raises:
+        ValueError: bad retry or timeout settings, no region, or an unusable endpoint.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None,
+        region: str | None,
+        credentials: Any,
+        max_attempts: int,
+        retry_mode: str,
+        connect_timeout: float,
+        read_timeout: float,
+        request_timeout: float | None,
+        max_pool_connections: int,
+        use_fips: bool | None,
+        use_dualstack: bool | None,
+        streams_endpoint_url: str | None,
+        rand: Callable[[], float] | None,
+    ) -> None:
+        kind = type(self).__name__
+        if retry_mode != "standard":
+            raise ValueError(
+                f"{kind} supports retry_mode='standard' only, not {retry_mode!r}; "
+                "use Boto3Transport for botocore's adaptive or legacy modes"
+            )
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if request_timeout is not None and not request_timeout > 0:
+            raise ValueError(f"request_timeout must be positive or None, not {request_timeout!r}")
+        self.max_attempts = max_attempts
+        self.request_timeout = request_timeout
+        self.region = resolve_region(region, endpoint_url=endpoint_url or configured_endpoint_url())
+        self.endpoint_url = resolve_endpoint(
+            self.region, endpoint_url, use_fips=use_fips, use_dualstack=use_dualstack
+        )
+        self.streams_endpoint_url = streams_endpoint_url or streams_endpoint(
+            self.endpoint_url, self.region
+        )
+        self._credentials = credentials_provider(credentials)
+        pool_options = (connect_timeout, read_timeout, max_pool_connections)
+        self._main = self._route(self.endpoint_url, *pool_options)
+        self._streams = self._main
+        if self.streams_endpoint_url != self.endpoint_url:
+            self._streams = self._route(self.streams_endpoint_url, *pool_options)
+        self._quota = RetryQuota()
+        self._rand = rand
+        self._targets: dict[str, Target[PoolT]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(endpoint_url={self.endpoint_url!r}, region={self.region!r})"
+        )
+
+    def _new_pool(
+        self, endpoint: Endpoint, connect_timeout: float, read_timeout: float, size: int
+    ) -> PoolT:
+        raise NotImplementedError  # pragma: no cover - each transport makes its pools
+
+    def _route(
+        self, url: str, connect_timeout: float, read_timeout: float, size: int
+    ) -> Route[PoolT]:
+        endpoint = Endpoint(url)
+        pool = self._new_pool(endpoint, connect_timeout, read_timeout, size)
+        return Route(endpoint, self.region, pool)
+
+    def _target(self, operation: str) -> Target[PoolT]:
+        """The target of ``operation`` (Streams operations go to the Streams endpoint)."""
+        if not (operation.isascii() and operation.isalnum()):
+            raise InvalidRequestError(f"not a DynamoDB operation name: {operation!r}")
+        if operation in STREAM_OPERATIONS:
+            target = Target(STREAMS_TARGET_PREFIX + operation, self._streams)
+        else:
+            target = Target(TARGET_PREFIX + operation, self._main)
+        self._targets[operation] = target
+        return target
+
+    def _credentials_failed(self, exc: Exception) -> ConfigurationError:
+        return missing_credentials_error(exc, self.endpoint_url)
+
+    def _random(self) -> float:
+        if self._rand is None:
+            import random
+
+            self._rand = random.random
+        return self._rand()
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    def _metadata(self, result: Attempt, attempt: int) -> dict[str, Any]:
+        meta = response_metadata(result.status, result.headers, attempt)
+        if attempt >= self.max_attempts:
+            meta["MaxAttemptsReached"] = True
+        return meta
+
+    def _success(self, operation: str, result: Attempt, attempt: int) -> Response:
+        parsed = decode_response(operation, result.body)
+        parsed["ResponseMetadata"] = self._metadata(result, attempt)
+        return parsed
+
+    def _failure(
+        self, operation: str, result: Attempt, attempt: int, ambiguous: bool, *,
+        quota_reached: bool = False,
+    ) -> Exception:
+        err = self._error(operation, result, attempt, quota_reached)
+        if ambiguous and isinstance(err, (ServiceError, TransportError)):
+            err.maybe_applied = True
+        return err
+
+    def _error(
+        self, operation: str, result: Attempt, attempt: int, quota_reached: bool
+    ) -> Exception:
+        tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
+        if result.error is not None:
+            hint = ""
+            if isinstance(result.error, RequestTimeoutError):
+                hint = f"; request_timeout={self.request_timeout} s (raise it, or pass None)"
+            err = TransportError(
+                f"{operation}: {type(result.error).__name__}: {result.error} ({tries}{hint})"
+            )
+            err.__cause__ = result.error
+            return err
+        if result.status < 300:
+            return TransportError(f"{operation}: response CRC32 mismatch ({tries})")
+        meta = self._metadata(result, attempt)
+        if quota_reached:
+            meta["RetryQuotaReached"] = True
+        return error_from(operation, result.status, result.service_error(), meta)
+
+
+class Call:
+    """The retry decisions of one call, without I/O: botocore's standard mode and the
+    ambiguity rules (see :func:`~dyntable.transport.base.resend_allowed`).
+
+    A driver loops: send one attempt, then return :meth:`succeeded` when the attempt is
+    ``ok``, else wait :meth:`failed` seconds (it raises the error to give up with) and send
+    the next one. ``attempt`` (and the event's ``attempts``) counts the attempt being made.
+    """
+
+    __slots__ = ("acquired", "ambiguous", "attempt", "core", "event", "operation")
+
+    def __init__(self, core: HttpCore[Any], operation: str, event: CallEvent) -> None:
+        self.core = core
+        self.operation = operation
+        self.event = event
+        self.attempt = event.attempts = 1
+        self.acquired = 0
+        self.ambiguous = False
+
+    def succeeded(self, result: Attempt) -> Response:
+        """The response of an ``ok`` attempt (the retry quota gets its refund)."""
+        core = self.core
+        core._quota.release(self.acquired or NO_RETRY_INCREMENT)
+        response = core._success(self.operation, result, self.attempt)
+        self.event.consumed_capacity = response.get("ConsumedCapacity")
+        return response
+
+    def failed(self, result: Attempt) -> float:
+        """Seconds to wait before the next attempt (which is counted from now on).
+
+        Raises:
+            ServiceError: the answer's error, when it is not retried (any more).
+            TransportError: no usable answer, and no retry left.
+        """
+        core = self.core
+        maybe_applied = result.maybe_applied
+        self.ambiguous = self.ambiguous or maybe_applied
+        kind = result.retry_kind()
+        attempt = self.attempt
+        if kind and attempt < core.max_attempts and (not maybe_applied or resend_allowed()):
+            cost = retry_cost(kind)
+            if core._quota.acquire(cost):
+                self.acquired = cost
+                self.attempt = self.event.attempts = attempt + 1
+                return backoff(attempt, kind, core._random(), result.headers)
+            raise core._failure(self.operation, result, attempt, self.ambiguous,
+                                quota_reached=True)
+        raise core._failure(self.operation, result, attempt, self.ambiguous)
+
+
+class HttpTransport(HttpCore[Pool], TransportBase):
     """Sends DynamoDB calls over HTTP/1.1 with dyntable's own SigV4 (no botocore per call).
 
     Args:
@@ -210,42 +422,24 @@ class HttpTransport(TransportBase):
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] | None = None,
     ) -> None:
-        super().__init__(hooks)
-        if retry_mode != "standard":
-            raise ValueError(
-                f"HttpTransport supports retry_mode='standard' only, not {retry_mode!r}; "
-                "use Boto3Transport for botocore's adaptive or legacy modes"
-            )
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if request_timeout is not None and not request_timeout > 0:
-            raise ValueError(f"request_timeout must be positive or None, not {request_timeout!r}")
-        self.max_attempts = max_attempts
-        self.request_timeout = request_timeout
-        self.region = resolve_region(region, endpoint_url=endpoint_url or configured_endpoint_url())
-        self.endpoint_url = resolve_endpoint(
-            self.region, endpoint_url, use_fips=use_fips, use_dualstack=use_dualstack
+        TransportBase.__init__(self, hooks)
+        HttpCore.__init__(
+            self, endpoint_url=endpoint_url, region=region, credentials=credentials,
+            max_attempts=max_attempts, retry_mode=retry_mode, connect_timeout=connect_timeout,
+            read_timeout=read_timeout, request_timeout=request_timeout,
+            max_pool_connections=max_pool_connections, use_fips=use_fips,
+            use_dualstack=use_dualstack, streams_endpoint_url=streams_endpoint_url, rand=rand,
         )
-        self.streams_endpoint_url = streams_endpoint_url or streams_endpoint(
-            self.endpoint_url, self.region
-        )
-        self._credentials = credentials_provider(credentials)
-        pool_options = (connect_timeout, read_timeout, max_pool_connections)
-        self._main = _Route(self.endpoint_url, self.region, *pool_options)
-        self._streams = self._main
-        if self.streams_endpoint_url != self.endpoint_url:
-            self._streams = _Route(self.streams_endpoint_url, self.region, *pool_options)
         self._pool = self._main.pool
         # Idle sockets are closed when the transport is garbage collected, not left to warn.
         weakref.finalize(self, self._pool.close)
         weakref.finalize(self, self._streams.pool.close)
-        self._quota = RetryQuota()
         self._sleep = sleep
-        self._rand = rand
-        self._targets: dict[str, _Target] = {}
 
-    def __repr__(self) -> str:
-        return f"HttpTransport(endpoint_url={self.endpoint_url!r}, region={self.region!r})"
+    def _new_pool(
+        self, endpoint: Endpoint, connect_timeout: float, read_timeout: float, size: int
+    ) -> Pool:
+        return Pool(endpoint, connect_timeout, read_timeout, size)
 
     def send(self, operation: str, params: Params) -> Response:
         """Send one call; retry as botocore's standard mode would; return the response.
@@ -258,30 +452,12 @@ class HttpTransport(TransportBase):
         with self.timed(operation, params) as event:
             target = self._targets.get(operation) or self._target(operation)
             body = encode_request(params)
-            attempt = 0
-            acquired = 0
-            ambiguous = False
+            call = Call(self, operation, event)
             while True:
-                attempt += 1
-                event.attempts = attempt
                 result = self._attempt(target, body)
                 if result.ok:
-                    self._quota.release(acquired or NO_RETRY_INCREMENT)
-                    response = self._success(operation, result, attempt)
-                    event.consumed_capacity = response.get("ConsumedCapacity")
-                    return response
-                ambiguous = ambiguous or result.maybe_applied
-                kind = result.retry_kind()
-                if kind and attempt < self.max_attempts and (
-                        not result.maybe_applied or resend_allowed()):
-                    cost = retry_cost(kind)
-                    if self._quota.acquire(cost):
-                        acquired = cost
-                        self._sleep(backoff(attempt, kind, self._random(), result.headers))
-                        continue
-                    raise self._failure(operation, result, attempt, ambiguous,
-                                        quota_reached=True)
-                raise self._failure(operation, result, attempt, ambiguous)
+                    return call.succeeded(result)
+                self._sleep(call.failed(result))
 
     def close(self) -> None:
         """Close the idle pooled connections (a later call opens new ones)."""
@@ -290,44 +466,27 @@ class HttpTransport(TransportBase):
 
     # -- one attempt --------------------------------------------------------------------
 
-    def _target(self, operation: str) -> _Target:
-        if not (operation.isascii() and operation.isalnum()):
-            raise InvalidRequestError(f"not a DynamoDB operation name: {operation!r}")
-        if operation in STREAM_OPERATIONS:
-            target = _Target(STREAMS_TARGET_PREFIX + operation, self._streams)
-        else:
-            target = _Target(TARGET_PREFIX + operation, self._main)
-        self._targets[operation] = target
-        return target
-
     def _credentials_now(self) -> SigningCredentials:
         try:
             return self._credentials()
         except Exception as exc:
-            raise missing_credentials_error(exc, self.endpoint_url) from exc
+            raise self._credentials_failed(exc) from exc
 
-    def _attempt(self, target: _Target, body: bytes) -> _Attempt:
+    def _attempt(self, target: Target[Pool], body: bytes) -> Attempt:
         route = target.route
-        creds = self._credentials_now()
-        date, auth = route.signer.sign(target.name, body, creds)
-        token = f"X-Amz-Security-Token: {creds.token}\r\n" if creds.token else ""
-        head = (
-            f"{route.prefix}{target.name}\r\nX-Amz-Date: {date}\r\n{token}"
-            f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        request = head.encode() + body
+        request = route.request(target.name, body, self._credentials_now())
         limit = self.request_timeout
         deadline = None if limit is None else time.monotonic() + limit
         pool = route.pool
         try:
             conn = pool.get(deadline)
         except OSError as exc:
-            return _Attempt(error=exc, sent=False)
+            return Attempt(error=exc, sent=False)
         try:
             status, headers, raw, keep = conn.exchange(request, deadline)
         except OSError as exc:
             conn.close()
-            return _Attempt(error=exc, sent=conn.sent)
+            return Attempt(error=exc, sent=conn.sent)
         except BaseException:
             conn.close()
             raise
@@ -335,53 +494,4 @@ class HttpTransport(TransportBase):
             pool.put(conn)
         else:
             conn.close()
-        return _Attempt(status, headers, raw)
-
-    def _random(self) -> float:
-        if self._rand is None:
-            import random
-
-            self._rand = random.random
-        return self._rand()
-
-    # -- outcomes -----------------------------------------------------------------------
-
-    def _metadata(self, result: _Attempt, attempt: int) -> dict[str, Any]:
-        meta = response_metadata(result.status, result.headers, attempt)
-        if attempt >= self.max_attempts:
-            meta["MaxAttemptsReached"] = True
-        return meta
-
-    def _success(self, operation: str, result: _Attempt, attempt: int) -> Response:
-        parsed = decode_response(operation, result.body)
-        parsed["ResponseMetadata"] = self._metadata(result, attempt)
-        return parsed
-
-    def _failure(
-        self, operation: str, result: _Attempt, attempt: int, ambiguous: bool, *,
-        quota_reached: bool = False,
-    ) -> Exception:
-        err = self._error(operation, result, attempt, quota_reached)
-        if ambiguous and isinstance(err, (ServiceError, TransportError)):
-            err.maybe_applied = True
-        return err
-
-    def _error(
-        self, operation: str, result: _Attempt, attempt: int, quota_reached: bool
-    ) -> Exception:
-        tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
-        if result.error is not None:
-            hint = ""
-            if isinstance(result.error, RequestTimeoutError):
-                hint = f"; request_timeout={self.request_timeout} s (raise it, or pass None)"
-            err = TransportError(
-                f"{operation}: {type(result.error).__name__}: {result.error} ({tries}{hint})"
-            )
-            err.__cause__ = result.error
-            return err
-        if result.status < 300:
-            return TransportError(f"{operation}: response CRC32 mismatch ({tries})")
-        meta = self._metadata(result, attempt)
-        if quota_reached:
-            meta["RetryQuotaReached"] = True
-        return error_from(operation, result.status, result.service_error(), meta)
+        return Attempt(status, headers, raw)

@@ -9,6 +9,10 @@ each blocking send or receive. An optional *deadline* (a :func:`time.monotonic` 
 bounds the whole exchange: before every blocking call the socket timeout is cut to the
 time left, so a server trickling one byte at a time cannot hold a request past it; when
 it passes, :class:`RequestTimeoutError` is raised. DNS resolution is not bounded by either.
+
+The parts that do no I/O (reading a response head, how its body is framed, keep-alive, the
+TLS context, the connect timeout left before a deadline) are shared with the asyncio
+connections of :mod:`dyntable.transport.aio_wire`.
 """
 
 from __future__ import annotations
@@ -27,10 +31,31 @@ from dyntable.transport.credentials import Endpoint
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["Connection", "Pool", "RequestTimeoutError", "WireError", "ca_bundle"]
+__all__ = [
+    "CHUNKED",
+    "MAX_HEAD",
+    "TO_EOF",
+    "Connection",
+    "Pool",
+    "RequestTimeoutError",
+    "WireError",
+    "body_size",
+    "ca_bundle",
+    "connect_wait",
+    "keeps_alive",
+    "parse_head",
+    "parse_int",
+    "time_left",
+    "tls_context",
+]
 
 _RECV = 65536
-_MAX_HEAD = 65536
+#: The longest response head accepted.
+MAX_HEAD = 65536
+#: :func:`body_size` of a chunked body.
+CHUNKED = -1
+#: :func:`body_size` of a body that ends when the server closes the connection.
+TO_EOF = -2
 
 
 class WireError(OSError):
@@ -41,7 +66,12 @@ class RequestTimeoutError(TimeoutError):
     """The exchange did not finish (connect, send, whole response) before its deadline."""
 
 
-def _time_left(deadline: float) -> float:
+def time_left(deadline: float) -> float:
+    """Seconds left before ``deadline`` (a :func:`time.monotonic` instant).
+
+    Raises:
+        RequestTimeoutError: the deadline has passed.
+    """
     left = deadline - time.monotonic()
     if left <= 0:
         raise RequestTimeoutError("request timeout: no complete response before the deadline")
@@ -110,7 +140,7 @@ class Connection:
         deadline = self._deadline
         cut = False
         if deadline is not None:
-            left = _time_left(deadline)
+            left = time_left(deadline)
             if wanted is None or left < wanted:
                 wanted, cut = left, True
         self._cut = cut
@@ -127,13 +157,13 @@ class Connection:
         status, headers, version = self._read_head()
         while 100 <= status < 200:
             status, headers, version = self._read_head()
-        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if status in (204, 304):
-            body: bytes | bytearray = b""
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
+        keep = keeps_alive(version, headers)
+        size = body_size(status, headers)
+        body: bytes | bytearray
+        if size >= 0:
+            body = self._read_exact(size) if size else b""
+        elif size == CHUNKED:
             body = self._read_chunked()
-        elif "content-length" in headers:
-            body = self._read_exact(_int(headers["content-length"]))
         else:
             body, keep = self._read_to_eof(), False
         return status, headers, body, keep and not self.buf
@@ -148,22 +178,13 @@ class Connection:
     def _read_head(self) -> tuple[int, dict[str, str], str]:
         end = self.buf.find(b"\r\n\r\n")
         while end < 0:
-            if len(self.buf) > _MAX_HEAD:
+            if len(self.buf) > MAX_HEAD:
                 raise WireError("response head too large")
             self._recv()
             end = self.buf.find(b"\r\n\r\n")
-        lines = self.buf[:end].decode("latin-1").split("\r\n")
+        head = parse_head(self.buf[:end])
         del self.buf[: end + 4]
-        version, _, rest = lines[0].partition(" ")
-        if not version.startswith("HTTP/"):
-            raise WireError("not an HTTP response")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        return _int(rest[:3]), headers, version
+        return head
 
     def _read_exact(self, size: int) -> bytes | bytearray:
         buf = self.buf
@@ -199,7 +220,7 @@ class Connection:
     def _read_chunked(self) -> bytearray:
         out = bytearray()
         while True:
-            size = _int(self._readline().split(b";", 1)[0].strip(), 16)
+            size = parse_int(self._readline().split(b";", 1)[0].strip(), 16)
             if size == 0:
                 while self._readline():
                     pass
@@ -229,11 +250,77 @@ def _readable(sock: socket.socket) -> bool:
         return True
 
 
-def _int(text: str | bytes, base: int = 10) -> int:
+def parse_int(text: str | bytes | bytearray, base: int = 10) -> int:
+    """A number in a response (status, length, chunk size).
+
+    Raises:
+        WireError: it is not one.
+    """
     try:
         return int(text, base)
     except ValueError:
         raise WireError("malformed HTTP response") from None
+
+
+def parse_head(head: bytes | bytearray) -> tuple[int, dict[str, str], str]:
+    """``(status, headers, version)`` of a response head (without its closing blank line).
+
+    Header names are lower-cased; repeated headers are joined with ``", "``.
+
+    Raises:
+        WireError: it is not an HTTP response head.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    if not version.startswith("HTTP/"):
+        raise WireError("not an HTTP response")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        value = value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return parse_int(rest[:3]), headers, version
+
+
+def body_size(status: int, headers: dict[str, str]) -> int:
+    """How the body of an answer is framed: its length, :data:`CHUNKED` or :data:`TO_EOF`.
+
+    Raises:
+        WireError: a malformed ``Content-Length``.
+    """
+    if status in (204, 304):
+        return 0
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        return CHUNKED
+    if "content-length" in headers:
+        return parse_int(headers["content-length"])
+    return TO_EOF
+
+
+def keeps_alive(version: str, headers: dict[str, str]) -> bool:
+    """Whether the connection may be reused after this answer (HTTP/1.1 keep-alive)."""
+    return version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+
+
+def tls_context() -> ssl.SSLContext:
+    """A client TLS context verifying servers against :func:`ca_bundle`."""
+    import ssl
+
+    return ssl.create_default_context(cafile=ca_bundle())
+
+
+def connect_wait(connect_timeout: float, deadline: float | None) -> tuple[float, bool]:
+    """``(timeout, cut)``: the connect timeout, cut to the time left before ``deadline``.
+
+    Raises:
+        RequestTimeoutError: the deadline has passed.
+    """
+    if deadline is not None:
+        left = time_left(deadline)
+        if left < connect_timeout:
+            return left, True
+    return connect_timeout, False
 
 
 def ca_bundle() -> str | None:
@@ -330,19 +417,12 @@ class Pool:
         return Connection(sock, self.read_timeout)
 
     def _connect_wait(self, deadline: float | None) -> tuple[float, bool]:
-        """``(timeout, cut)``: the connect timeout, cut to the time left before ``deadline``."""
-        if deadline is not None:
-            left = _time_left(deadline)
-            if left < self.connect_timeout:
-                return left, True
-        return self.connect_timeout, False
+        return connect_wait(self.connect_timeout, deadline)
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
             with self._lock:
                 if self._ssl is None:
-                    import ssl
-
-                    self._ssl = ssl.create_default_context(cafile=ca_bundle())
+                    self._ssl = tls_context()
         return self._ssl
 

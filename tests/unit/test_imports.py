@@ -41,3 +41,12 @@ def test_declaring_a_model_loads_pydantic_but_not_boto3() -> None:
     )
     assert "pydantic" in loaded
     assert not ({"boto3", "botocore", "amazondax", "moto"} & loaded)
+
+
+def test_the_async_http_transport_loads_no_boto3_and_the_package_no_asyncio() -> None:
+    loaded = _loaded(
+        "from dyntable.transport.aio_http import AsyncHttpTransport\n"
+        "t = AsyncHttpTransport(endpoint_url='http://127.0.0.1:1', region='us-east-1')"
+    )
+    assert not ({"boto3", "botocore"} & loaded), {"boto3", "botocore"} & loaded
+    assert "asyncio" not in _loaded("import dyntable.transport")
