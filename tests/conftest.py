@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from dyntable.client import Client
 from dyntable.operations.tables import create_table_params
 from dyntable.transport.base import Transport
+from tests.async_facade import Facade, shared_loop
 from tests.models import shop
 
 pytest_plugins = ["dyntable.testing.pytest_plugin"]
@@ -84,7 +85,15 @@ def _http(endpoint: str) -> Transport:
     return HttpTransport(endpoint_url=endpoint, region="us-east-1")
 
 
-TRANSPORTS: dict[str, TransportFactory] = {"boto3": _boto3, "cached": _cached, "http": _http}
+def _async_http(endpoint: str) -> Any:
+    from dyntable.transport.aio_http import AsyncHttpTransport
+
+    return AsyncHttpTransport(endpoint_url=endpoint, region="us-east-1")
+
+
+#: "async" runs the suite over AsyncClient + AsyncHttpTransport (tests/async_facade.py).
+TRANSPORTS: dict[str, TransportFactory] = {"boto3": _boto3, "cached": _cached, "http": _http,
+                                           "async": _async_http}
 
 
 def _available() -> list[str]:
@@ -95,7 +104,8 @@ def _available() -> list[str]:
         if name not in TRANSPORTS:
             continue
         module = {"boto3": "dyntable.transport.boto3", "cached": "dyntable.transport.cache",
-                  "http": "dyntable.transport.http"}[name]
+                  "http": "dyntable.transport.http",
+                  "async": "dyntable.transport.aio_http"}[name]
         try:
             __import__(module)
         except ImportError:
@@ -116,6 +126,9 @@ def transport_name(request: pytest.FixtureRequest) -> str:
     heavy = node.get_closest_marker("one_transport") or node.get_closest_marker("slow")
     if heavy and name != _available()[0]:
         pytest.skip("heavy test: runs over the first transport only")
+    sync_only = node.get_closest_marker("sync_only")
+    if sync_only and name == "async":
+        pytest.skip(f"sync client only: {sync_only.args[0] if sync_only.args else ''}")
     return name
 
 
@@ -142,11 +155,16 @@ def make_client(request: pytest.FixtureRequest, dynamodb_endpoint: str, unique_t
     stream = request.node.get_closest_marker("with_stream") is not None
 
     def factory(**options: Any) -> Client:
-        client = shop.connect(
-            transport=TRANSPORTS[transport_name](dynamodb_endpoint),
-            table_name=unique_table_name,
-            **options,
-        )
+        transport = TRANSPORTS[transport_name](dynamodb_endpoint)
+        if transport_name == "async":
+            from dyntable.async_client import AsyncClient
+
+            client: Client = cast(Client, Facade(AsyncClient(
+                shop, transport=cast(Any, transport), table_name=unique_table_name,
+                **options), shared_loop()))
+        else:
+            client = shop.connect(transport=transport, table_name=unique_table_name,
+                                  **options)
         if not made:
             _create(client, stream=stream)
         made.append(client)

@@ -28,11 +28,12 @@ from dyntable.testing.fault_proxy import Decision, FaultProxy
 from dyntable.transport.base import Transport
 from dyntable.transport.boto3 import Boto3Transport, RetryConfig
 from dyntable.transport.http import HttpTransport
+from tests.async_facade import async_http, connect
 from tests.models import Customer, Product, shop
 
 pytestmark = pytest.mark.integration
 
-KINDS = ["http", "boto3"]
+KINDS = ["http", "boto3", "async"]
 
 
 @pytest.fixture
@@ -51,11 +52,18 @@ def direct(dynamodb_endpoint: str) -> Iterator[Client]:
 
 
 def _transport(kind: str, url: str, attempts: int = 6) -> Transport:
+    if kind == "async":
+        transport: Transport = async_http(url, max_attempts=attempts, sleep=_no_sleep)
+        return transport
     if kind == "http":
         return HttpTransport(endpoint_url=url, region="us-east-1", max_attempts=attempts,
                              sleep=lambda s: None)
     return Boto3Transport(endpoint_url=url, region="us-east-1",
                           retry=RetryConfig(max_attempts=attempts))
+
+
+async def _no_sleep(seconds: float) -> None:
+    """The async transport's backoff, skipped (the script decides every answer)."""
 
 
 class Script:
@@ -85,8 +93,7 @@ def _proxied(direct: Client, endpoint: str, kind: str, script: Script,
              attempts: int = 6) -> tuple[FaultProxy, Client]:
     proxy = FaultProxy(endpoint, rate=1.0, seed=1).start()
     proxy._dealer = script  # type: ignore[assignment]
-    db = shop.connect(transport=_transport(kind, proxy.endpoint_url, attempts),
-                      table_name=direct.table_name)
+    db = connect(shop, _transport(kind, proxy.endpoint_url, attempts), direct.table_name)
     return proxy, db
 
 

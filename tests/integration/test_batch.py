@@ -102,6 +102,7 @@ def test_batch_get_dedupes_and_respects_hide_expired(make_client: Any) -> None:
     assert hidden.items == [live] and hidden.missing == [expired]
 
 
+@pytest.mark.sync_only("FaultyTransport wraps the sync transport")
 def test_items_not_written_by_the_deadline_are_exactly_reported(db: Client) -> None:
     faulty = FaultyTransport(db.transport, rate=0.5, seed=11, kinds=("partial",))
     flaky = shop.connect(transport=faulty, table_name=db.table_name)

@@ -24,7 +24,12 @@ from dyntable.codec.limits import item_size
 from dyntable.transport.cache import CachedTransport
 from tests.models import Customer, Order, OrderLine, Product
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.sync_only(
+        "MeteredTransport wraps the sync transport; the async meter is tested "
+        "in tests/unit/test_capacity.py"),
+]
 
 # Item sizes (bytes, as DynamoDB counts them) chosen away from unit boundaries.
 TARGET_SIZES = [300, 1500, 3500, 6000, 10_000]

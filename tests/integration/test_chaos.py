@@ -49,6 +49,7 @@ from dyntable.testing.faults import fault_rate, fault_seed
 from dyntable.transport.base import Transport
 from dyntable.transport.boto3 import Boto3Transport, RetryConfig
 from dyntable.transport.http import HttpTransport
+from tests.async_facade import async_http, connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -82,6 +83,9 @@ States = set[str | None]
 
 
 def _transport(kind: str, url: str) -> Transport:
+    if kind == "async":
+        transport: Transport = async_http(url, max_attempts=8)
+        return transport
     if kind == "http":
         return HttpTransport(endpoint_url=url, region="us-east-1", max_attempts=8)
     return Boto3Transport(endpoint_url=url, region="us-east-1",
@@ -274,7 +278,7 @@ def _worker(db: Client, thread: int, seed: int, ledger: Ledger) -> None:
             ledger.errors.append(exc)
 
 
-@pytest.mark.parametrize("kind", ["http", "boto3"])
+@pytest.mark.parametrize("kind", ["http", "boto3", "async"])
 def test_random_concurrent_workload_matches_the_reference(
     direct: Client, dynamodb_endpoint: str, kind: str
 ) -> None:
@@ -283,8 +287,7 @@ def test_random_concurrent_workload_matches_the_reference(
     ledger = Ledger()
     seed = fault_seed()
     with FaultProxy(dynamodb_endpoint, rate=RATE, seed=seed) as proxy:
-        db = chaos.connect(transport=_transport(kind, proxy.endpoint_url),
-                           table_name=direct.table_name)
+        db = connect(chaos, _transport(kind, proxy.endpoint_url), direct.table_name)
         threads = [threading.Thread(target=_worker, args=(db, t, seed, ledger))
                    for t in range(THREADS)]
         for t in threads:

@@ -28,9 +28,11 @@ from dyntable.errors import DyntableError
 from dyntable.operations.tables import create_table_params
 from dyntable.testing.fault_proxy import FaultProxy
 from dyntable.testing.faults import fault_rate, fault_seed
+from dyntable.transport.aio_base import AsyncTransportBase
 from dyntable.transport.base import Transport, TransportBase
 from dyntable.transport.boto3 import Boto3Transport, RetryConfig
 from dyntable.transport.http import HttpTransport
+from tests.async_facade import async_http, connect
 from tests.models import Customer, Order, Product, shop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -46,6 +48,8 @@ TRANSPORTS: dict[str, Callable[[str], Transport]] = {
     "boto3": lambda url: Boto3Transport(endpoint_url=url, region="us-east-1",
                                         retry=RetryConfig(max_attempts=10)),
     "http": lambda url: HttpTransport(endpoint_url=url, region="us-east-1", max_attempts=10),
+    # the async client over AsyncHttpTransport (tests/async_facade.py)
+    "async": lambda url: async_http(url, max_attempts=10),
 }
 
 
@@ -78,8 +82,7 @@ def proxied(direct: Client, endpoint: str, factory: Callable[[str], Transport],
             rate: float) -> Iterator[tuple[Client, FaultProxy]]:
     """A client on the same table through a fault proxy to ``endpoint``."""
     with FaultProxy(endpoint, rate=rate, seed=SEED) as proxy:
-        client = shop.connect(transport=factory(proxy.endpoint_url),
-                              table_name=direct.table_name)
+        client = connect(shop, factory(proxy.endpoint_url), direct.table_name)
         try:
             yield client, proxy
         finally:
@@ -96,7 +99,7 @@ def assert_injected(proxy: FaultProxy, kinds: tuple[str, ...], transport: Transp
     assert not missing, f"never injected {missing}: {proxy.summary()}"
     assert set(proxy.injected) <= set(kinds)
     assert proxy.upstream_errors == 0
-    assert isinstance(transport, TransportBase)
+    assert isinstance(transport, (TransportBase, AsyncTransportBase))
     failed_attempts = sum(proxy.injected[k] for k in RETRIED_BY_TRANSPORT)
     assert transport.retries == failed_attempts, proxy.summary()
 

@@ -20,7 +20,10 @@ from dyntable.migrations.history import History
 from dyntable.migrations.runner import Migrator
 from tests.models import Customer, Order
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.sync_only("migrations run on the sync client (an operator tool)"),
+]
 
 
 def _lower(item: dict[str, Any]) -> dict[str, Any]:

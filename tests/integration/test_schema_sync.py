@@ -11,7 +11,11 @@ from dyntable.migrations.errors import SchemaSyncError
 from dyntable.migrations.sync import sync_table
 from tests.models import Customer, shop
 
-pytestmark = [pytest.mark.integration, pytest.mark.with_stream]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.with_stream,
+    pytest.mark.sync_only("schema sync runs on the sync client (an operator tool)"),
+]
 
 
 def _wider() -> Table:
