@@ -8,12 +8,15 @@ Both paths go through the same ``Boto3Transport``: "uncached" calls it directly,
 "cached" calls a ``CachedTransport`` over it, whose item cache is warmed first (so every
 timed cached call is a hit). Calls alternate between the two paths, over ``--keys``
 items. Prints medians, p95 and the ratio uncached / cached (how many times faster a
-cache hit is), plus the cache's counters.
+cache hit is), plus the cache's counters. Then hits only, back to back (no uncached call
+in between, so they run faster than interleaved ones): ``CachedTransport`` called, and
+``AsyncCachedTransport`` (over ``AsyncHttpTransport``) awaited in one event loop.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -22,6 +25,8 @@ import uuid
 from typing import Any
 
 from benchmarks.common import p95
+from dyntable.transport.aio_cache import AsyncCachedTransport
+from dyntable.transport.aio_http import AsyncHttpTransport
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.cache import CachedTransport
 
@@ -54,6 +59,27 @@ def _time(send: Any, params: dict[str, Any]) -> float:
     return time.perf_counter() - start
 
 
+async def _async_hits(endpoint: str, region: str, table: str, n: int, keys: int
+                      ) -> list[float]:
+    """Per-call seconds of ``n`` AsyncCachedTransport hits (after a warm-up of misses)."""
+    cached = AsyncCachedTransport(AsyncHttpTransport(endpoint_url=endpoint, region=region),
+                                  max_items=max(keys, 1))
+    try:
+        for i in range(keys):
+            await cached.send("GetItem", {"TableName": table, "Key": _key(i)})  # warm
+        samples = []
+        for j in range(n):
+            params = {"TableName": table, "Key": _key(j % keys)}
+            start = time.perf_counter()
+            await cached.send("GetItem", params)
+            samples.append(time.perf_counter() - start)
+        if cached.stats.misses != keys:
+            raise SystemExit(f"expected only warm-up misses, got {cached.stats}")
+        return samples
+    finally:
+        await cached.close()
+
+
 def run(endpoint: str, n: int, keys: int, region: str) -> dict[str, float]:
     """Measure and return the figures (seconds, and the ratio)."""
     raw = Boto3Transport(endpoint_url=endpoint, region=region)
@@ -74,13 +100,18 @@ def run(endpoint: str, n: int, keys: int, region: str) -> dict[str, float]:
         stats = cached.stats
         if stats.misses != keys:
             raise SystemExit(f"expected only warm-up misses, got {stats}")
+        sync_s = [_time(cached.send, {"TableName": table, "Key": _key(j % keys)})
+                  for j in range(n)]
+        async_s = asyncio.run(_async_hits(endpoint, region, table, n, keys))
     finally:
         raw.send("DeleteTable", {"TableName": table})
         raw.close()
     med_u, med_c = statistics.median(uncached_s), statistics.median(cached_s)
     return {"uncached_median": med_u, "uncached_p95": p95(uncached_s),
             "cached_median": med_c, "cached_p95": p95(cached_s), "ratio": med_u / med_c,
-            "hits": float(stats.hits)}
+            "hits": float(stats.hits), "sync_hits_median": statistics.median(sync_s),
+            "sync_hits_p95": p95(sync_s), "async_hits_median": statistics.median(async_s),
+            "async_hits_p95": p95(async_s)}
 
 
 def main() -> None:
@@ -103,6 +134,10 @@ def main() -> None:
     print(f"cached (CachedTransport, hits):   median {r['cached_median'] * 1e6:9.1f} us  "
           f"p95 {r['cached_p95'] * 1e6:9.1f} us")
     print(f"ratio uncached / cached (median): {r['ratio']:.0f}x  ({r['hits']:.0f} cache hits)")
+    print("hits only, back to back:")
+    for label, name in (("CachedTransport", "sync"), ("AsyncCachedTransport", "async")):
+        print(f"  {label + ':':31} median {r[name + '_hits_median'] * 1e6:9.1f} us  "
+              f"p95 {r[name + '_hits_p95'] * 1e6:9.1f} us")
 
 
 if __name__ == "__main__":

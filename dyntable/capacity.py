@@ -1,9 +1,9 @@
 """Capacity and cost accounting: measured units, estimated units and on-demand prices.
 
-Measured capacity: wrap a transport in :class:`MeteredTransport` (or call
-:func:`measure` on a client) and every item operation asks DynamoDB for
-``ReturnConsumedCapacity``; the answers are summed into a running total and into every
-unit of work open in the current context::
+Measured capacity: wrap a transport in :class:`MeteredTransport` (an asyncio one in
+:class:`AsyncMeteredTransport`), or call :func:`measure` on a client (sync or async), and
+every item operation asks DynamoDB for ``ReturnConsumedCapacity``; the answers are summed
+into a running total and into every unit of work open in the current context::
 
     with capacity.measure(db) as usage:
         db.put(order)
@@ -33,14 +33,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from dyntable.transport.base import WRITE_OPERATIONS, Params, Response, Transport
+from dyntable.transport.base import (
+    WRITE_OPERATIONS,
+    AsyncTransport,
+    Params,
+    Response,
+    Transport,
+)
 from dyntable.transport.hooks import OperationMetrics, OperationStats, logging_hook
 
 if TYPE_CHECKING:
+    from dyntable.async_client import AsyncClient
     from dyntable.client import Client
 
 __all__ = [
     "ON_DEMAND_US_EAST_1",
+    "AsyncMeteredTransport",
     "CapacityMeter",
     "CapacityUsage",
     "MeteredTransport",
@@ -237,30 +245,20 @@ class CapacityMeter:
                 usage.record(operation, consumed)
 
 
-class MeteredTransport:
-    """Asks for ``ReturnConsumedCapacity`` on item operations and records the answers.
-
-    Args:
-        inner: the transport to wrap.
-        mode: ``"TOTAL"`` (per table) or ``"INDEXES"`` (per table and per index).
-        meter: where the usage goes (default: a new :class:`CapacityMeter`).
-
-    A request that already sets ``ReturnConsumedCapacity`` keeps its own value. Reads
-    answered by a cache below this transport report no capacity (they consumed none).
-    """
+class _Metering:
+    """What both metered transports share: the options, the meter, and the bookkeeping
+    before and after the inner call (no I/O)."""
 
     name = "metered"
 
     def __init__(
         self,
-        inner: Transport,
         *,
         mode: Literal["TOTAL", "INDEXES"] = "TOTAL",
         meter: CapacityMeter | None = None,
     ) -> None:
         if mode not in ("TOTAL", "INDEXES"):
             raise ValueError(f"mode must be TOTAL or INDEXES, not {mode!r}")
-        self.inner = inner
         self.mode = mode
         self.meter = meter or CapacityMeter()
 
@@ -273,13 +271,46 @@ class MeteredTransport:
         """A unit of work (see :meth:`CapacityMeter.track`)."""
         return self.meter.track()
 
-    def send(self, operation: str, params: Params) -> Response:
-        """Send with ``ReturnConsumedCapacity`` and record what was consumed."""
+    def request(self, operation: str, params: Params) -> Params:
+        """The parameters to send: ``params`` asking for ``ReturnConsumedCapacity`` when the
+        operation takes it and the caller did not set it (a copy; ``params`` is kept)."""
         if operation in METERED_OPERATIONS and "ReturnConsumedCapacity" not in params:
-            params = {**params, "ReturnConsumedCapacity": self.mode}
-        response: Response = self.inner.send(operation, params)
+            return {**params, "ReturnConsumedCapacity": self.mode}
+        return params
+
+    def record(self, operation: str, response: Response) -> None:
+        """Record what the answer says was consumed (item operations only)."""
         if operation in METERED_OPERATIONS:
             self.meter.record(operation, response.get("ConsumedCapacity"))
+
+
+class MeteredTransport(_Metering):
+    """Asks for ``ReturnConsumedCapacity`` on item operations and records the answers.
+
+    Args:
+        inner: the transport to wrap.
+        mode: ``"TOTAL"`` (per table) or ``"INDEXES"`` (per table and per index).
+        meter: where the usage goes (default: a new :class:`CapacityMeter`).
+
+    A request that already sets ``ReturnConsumedCapacity`` keeps its own value. Reads
+    answered by a cache below this transport report no capacity (they consumed none).
+    A failed call records nothing; its error reaches the caller unchanged.
+    """
+
+    def __init__(
+        self,
+        inner: Transport,
+        *,
+        mode: Literal["TOTAL", "INDEXES"] = "TOTAL",
+        meter: CapacityMeter | None = None,
+    ) -> None:
+        super().__init__(mode=mode, meter=meter)
+        self.inner = inner
+
+    def send(self, operation: str, params: Params) -> Response:
+        """Send with ``ReturnConsumedCapacity`` and record what was consumed."""
+        response: Response = self.inner.send(operation, self.request(operation, params))
+        self.record(operation, response)
         return response
 
     def close(self) -> None:
@@ -287,17 +318,53 @@ class MeteredTransport:
         self.inner.close()
 
 
+class AsyncMeteredTransport(_Metering):
+    """:class:`MeteredTransport` over an :class:`~dyntable.transport.base.AsyncTransport`.
+
+    Args:
+        inner: the asyncio transport to wrap.
+        mode / meter: as for :class:`MeteredTransport`.
+
+    Units of work follow the asyncio task that opened them (:mod:`contextvars`).
+    """
+
+    def __init__(
+        self,
+        inner: AsyncTransport,
+        *,
+        mode: Literal["TOTAL", "INDEXES"] = "TOTAL",
+        meter: CapacityMeter | None = None,
+    ) -> None:
+        super().__init__(mode=mode, meter=meter)
+        self.inner = inner
+
+    async def send(self, operation: str, params: Params) -> Response:
+        """Send with ``ReturnConsumedCapacity`` and record what was consumed."""
+        response = await self.inner.send(operation, self.request(operation, params))
+        self.record(operation, response)
+        return response
+
+    async def close(self) -> None:
+        """Close the inner transport."""
+        await self.inner.close()
+
+
 @contextmanager
-def measure(client: Client, *, mode: Literal["TOTAL", "INDEXES"] = "TOTAL"
+def measure(client: Client | AsyncClient, *, mode: Literal["TOTAL", "INDEXES"] = "TOTAL"
             ) -> Iterator[CapacityUsage]:
     """A unit of work on ``client``: ``with measure(db) as usage: ...``.
 
-    The first call wraps ``client.transport`` in a :class:`MeteredTransport` (kept
-    afterwards, so later calls reuse its meter and total).
+    The first call wraps ``client.transport`` in a :class:`MeteredTransport` (an
+    :class:`AsyncMeteredTransport` for an async client), kept afterwards, so later calls
+    reuse its meter and total. With an async client, the calls awaited inside the block
+    by the task that opened it are counted.
     """
-    transport = client.transport
-    if not isinstance(transport, MeteredTransport):
-        transport = MeteredTransport(transport, mode=mode)
+    transport: Any = client.transport
+    if not isinstance(transport, _Metering):
+        from inspect import iscoroutinefunction
+
+        wrap = AsyncMeteredTransport if iscoroutinefunction(transport.send) else MeteredTransport
+        transport = wrap(transport, mode=mode)
         client.transport = transport
     with transport.meter.track() as usage:
         yield usage

@@ -1,7 +1,10 @@
 """Transports: how dyntable reaches DynamoDB (boto3, HTTP, DAX, cache, routing, mock), and hooks.
 
-Names load on first use, so importing this package imports neither boto3 nor the DAX
-client.
+The asyncio side: :class:`AsyncHttpTransport`, :class:`AsyncMockTransport`, and
+:class:`AsyncTransportAdapter` (any sync transport, run in worker threads).
+
+Names load on first use, so importing this package imports neither boto3, the DAX client
+nor asyncio.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ from typing import TYPE_CHECKING
 from dyntable._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from dyntable.transport.base import CallEvent, Hook, Transport, TransportBase
+    from dyntable.transport.aio_adapter import AsyncTransportAdapter
+    from dyntable.transport.aio_base import AsyncTransportBase
+    from dyntable.transport.aio_cache import AsyncCachedTransport
+    from dyntable.transport.aio_http import AsyncHttpTransport
+    from dyntable.transport.aio_mock import AsyncMockTransport
+    from dyntable.transport.base import AsyncTransport, CallEvent, Hook, Transport, TransportBase
     from dyntable.transport.boto3 import Boto3Transport, RetryConfig
     from dyntable.transport.cache import CachedTransport, CacheStats
     from dyntable.transport.dax import DaxTransport
@@ -21,6 +29,11 @@ if TYPE_CHECKING:
     from dyntable.transport.routing import RoutingTransport
 
 _LAZY: dict[str, str] = {
+    "AsyncHttpTransport": "dyntable.transport.aio_http",
+    "AsyncMockTransport": "dyntable.transport.aio_mock",
+    "AsyncTransport": "dyntable.transport.base",
+    "AsyncTransportAdapter": "dyntable.transport.aio_adapter",
+    "AsyncTransportBase": "dyntable.transport.aio_base",
     "Boto3Transport": "dyntable.transport.boto3",
     "CacheStats": "dyntable.transport.cache",
     "CachedTransport": "dyntable.transport.cache",
@@ -37,9 +50,16 @@ _LAZY: dict[str, str] = {
     "Transport": "dyntable.transport.base",
     "TransportBase": "dyntable.transport.base",
     "logging_hook": "dyntable.transport.hooks",
+    "AsyncCachedTransport": "dyntable.transport.aio_cache",
 }
 
 __all__ = [
+    "AsyncCachedTransport",
+    "AsyncHttpTransport",
+    "AsyncMockTransport",
+    "AsyncTransport",
+    "AsyncTransportAdapter",
+    "AsyncTransportBase",
     "Boto3Transport",
     "CacheStats",
     "CachedTransport",

@@ -81,13 +81,20 @@ def copy_av(value: Mapping[str, Any]) -> dict[str, Any]:
 def copy_item_response(value: Mapping[str, Any]) -> Response:
     """A copy of a cached item-cache entry (``{"Item": item}`` or ``{}``)."""
     item = value.get("Item")
-    return {"Item": {k: copy_av(v) for k, v in item.items()}} if item else {}
+    if not item:
+        return {}
+    copied = {}
+    for name, av in item.items():  # strings and numbers (most values): a flat copy will do
+        copied[name] = {**av} if "S" in av or "N" in av else copy_av(av)
+    return {"Item": copied}
 
 
 def key_id(key: Mapping[str, Any]) -> Any:
     """A hashable, order-independent identity of a primary key."""
     try:
-        return tuple(sorted((name, *av.items()) for name, av in key.items()))
+        parts = [(name, *av.items()) for name, av in key.items()]
+        parts.sort()
+        return tuple(parts)
     except TypeError:  # unhashable or unorderable values: fall back to canonical text
         return canonical(key)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from dyntable import capacity
 from dyntable.capacity import (
     ON_DEMAND_US_EAST_1,
+    AsyncMeteredTransport,
     CapacityUsage,
     MeteredTransport,
     OperationMetrics,
@@ -21,7 +23,8 @@ from dyntable.capacity import (
     estimate_write_units,
     logging_hook,
 )
-from dyntable.errors import ThrottlingError
+from dyntable.errors import ThrottlingError, TransportError
+from dyntable.transport.aio_mock import AsyncMockTransport
 from dyntable.transport.mock import MockTransport
 
 
@@ -132,6 +135,88 @@ def test_measure_wraps_the_client_transport_once() -> None:
     with capacity.measure(db) as again:
         db.get(Product, sku="p1")
     assert db.transport is first
+    assert (usage.write_units, usage.read_units) == (1.0, 0.0)
+    assert (again.write_units, again.read_units) == (0.0, 0.5)
+    assert first.total.calls == 2
+
+
+def test_async_metered_transport_asks_only_item_operations() -> None:
+    inner = AsyncMockTransport(fake_capacity)
+    metered = AsyncMeteredTransport(inner, mode="INDEXES")
+    params = {"TableName": "t", "Key": {}}
+
+    async def calls() -> None:
+        await metered.send("GetItem", params)
+        await metered.send("GetItem", {**params, "ReturnConsumedCapacity": "TOTAL"})
+        await metered.send("DescribeTable", {"TableName": "t"})
+        await metered.close()
+
+    asyncio.run(calls())
+    assert [c.params.get("ReturnConsumedCapacity") for c in inner.sent] == [
+        "INDEXES", "TOTAL", None]
+    assert "ReturnConsumedCapacity" not in params
+    assert metered.total.read_units == 1.0 and inner.closed
+    with pytest.raises(ValueError):
+        AsyncMeteredTransport(inner, mode="ALL")  # type: ignore[arg-type]
+
+
+def test_async_units_of_work_follow_their_task() -> None:
+    async def slow(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0.001)
+        return fake_capacity(operation, params)
+
+    metered = AsyncMeteredTransport(AsyncMockTransport(slow))
+
+    async def unit(operation: str, times: int) -> CapacityUsage:
+        with metered.track() as usage:
+            for _ in range(times):
+                await metered.send(operation, {"TableName": "t"})
+        return usage
+
+    async def both() -> list[CapacityUsage]:
+        return list(await asyncio.gather(unit("PutItem", 3), unit("GetItem", 5)))
+
+    writes, reads = asyncio.run(both())
+    assert (writes.read_units, writes.write_units) == (0.0, 3.0)
+    assert (reads.read_units, reads.write_units) == (2.5, 0.0)
+    assert (metered.total.read_units, metered.total.write_units) == (2.5, 3.0)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_metered_failure_records_nothing_and_keeps_the_error(kind: str) -> None:
+    error = TransportError("reset after sending")
+    error.maybe_applied = True
+
+    def lost(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise error
+
+    with pytest.raises(TransportError) as raised:
+        if kind == "sync":
+            metered: MeteredTransport | AsyncMeteredTransport = MeteredTransport(
+                MockTransport(lost))
+            metered.send("PutItem", {"TableName": "t"})
+        else:
+            metered = AsyncMeteredTransport(AsyncMockTransport(lost))
+            asyncio.run(metered.send("PutItem", {"TableName": "t"}))
+    assert raised.value is error and raised.value.maybe_applied
+    assert metered.total.calls == 0
+
+
+def test_measure_wraps_an_async_client_transport_once() -> None:
+    from tests.models import Product, shop
+
+    async def work() -> tuple[CapacityUsage, CapacityUsage, Any]:
+        db = await shop.connect_async(transport=AsyncMockTransport(fake_capacity))
+        with capacity.measure(db) as usage:
+            await db.put(Product(sku="p1", title="Pen", price=Decimal("1.5")))
+        first = db.transport
+        with capacity.measure(db) as again:
+            await db.get(Product, sku="p1")
+        assert db.transport is first
+        return usage, again, first
+
+    usage, again, first = asyncio.run(work())
+    assert isinstance(first, AsyncMeteredTransport)
     assert (usage.write_units, usage.read_units) == (1.0, 0.0)
     assert (again.write_units, again.read_units) == (0.0, 0.5)
     assert first.total.calls == 2

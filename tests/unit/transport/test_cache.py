@@ -1,132 +1,88 @@
-"""CachedTransport: hits, misses, TTL, LRU, write-through, bypass, partition eviction, threads."""
+"""CachedTransport: hits, misses, TTL, LRU, write-through, bypass, partition eviction, threads.
+
+The semantic tests run over both drivers of the cache's plans: ``sync`` (CachedTransport
+over MockTransport) and ``async`` (AsyncCachedTransport over AsyncMockTransport, each call
+run with ``asyncio.run``; see :class:`AsyncAsSync`). Thread tests are sync only; their
+asyncio twins (tasks) are in test_aio_cache.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
-import re
 import threading
-import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import pytest
 
-from dyntable.errors import ConditionalCheckFailedError
-from dyntable.transport.base import CallEvent
-from dyntable.transport.cache import CachedTransport
-from dyntable.transport.mock import MockTransport
-
-T = "tbl"
-
-
-def key(pk: str, sk: str = "A") -> dict[str, Any]:
-    return {"PK": {"S": pk}, "SK": {"S": sk}}
-
-
-def item(pk: str, sk: str = "A", **attrs: str) -> dict[str, Any]:
-    return {**key(pk, sk), **{k: {"S": v} for k, v in attrs.items()}}
-
-
-class FakeDynamo:
-    """A tiny in-memory backend: just enough DynamoDB for the cache's requests."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self.lock = threading.Lock()
-        self.fail_next: Exception | None = None
-        self.jitter = 0.0  # seconds of random delay after each answer (to interleave threads)
-
-    @staticmethod
-    def _id(table: str, k: dict[str, Any]) -> tuple[str, str, str]:
-        return table, k["PK"]["S"], k["SK"]["S"]
-
-    def __call__(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        if self.fail_next is not None:
-            exc, self.fail_next = self.fail_next, None
-            raise exc
-        with self.lock:
-            response: dict[str, Any] = getattr(self, "op_" + operation)(params)
-        if self.jitter:
-            time.sleep(random.random() * self.jitter)
-        return response
-
-    def op_GetItem(self, p: dict[str, Any]) -> dict[str, Any]:
-        found = self.items.get(self._id(p["TableName"], p["Key"]))
-        return {"Item": dict(found)} if found else {}
-
-    def op_PutItem(self, p: dict[str, Any]) -> dict[str, Any]:
-        ident = self._id(p["TableName"], p["Item"])
-        old = self.items.get(ident)
-        self.items[ident] = dict(p["Item"])
-        return {"Attributes": old} if old and p.get("ReturnValues") == "ALL_OLD" else {}
-
-    def op_DeleteItem(self, p: dict[str, Any]) -> dict[str, Any]:
-        self.items.pop(self._id(p["TableName"], p["Key"]), None)
-        return {}
-
-    def op_UpdateItem(self, p: dict[str, Any]) -> dict[str, Any]:
-        ident = self._id(p["TableName"], p["Key"])
-        current = dict(self.items.get(ident) or p["Key"])
-        names, values = p.get("ExpressionAttributeNames", {}), p["ExpressionAttributeValues"]
-        for name, value in re.findall(r"(#\w+) = (:\w+)", p["UpdateExpression"]):
-            current[names[name]] = values[value]
-        self.items[ident] = current
-        return {"Attributes": dict(current)} if p.get("ReturnValues") == "ALL_NEW" else {}
-
-    def op_Query(self, p: dict[str, Any]) -> dict[str, Any]:
-        (name, value), = re.findall(r"(#\w+) = (:\w+)", p["KeyConditionExpression"])
-        attr = p["ExpressionAttributeNames"][name]
-        want = p["ExpressionAttributeValues"][value]
-        items = [dict(i) for (t, _, _), i in sorted(self.items.items())
-                 if t == p["TableName"] and i.get(attr) == want]
-        return {"Items": items, "Count": len(items), "ScannedCount": len(items),
-                "ConsumedCapacity": {"TableName": p["TableName"], "CapacityUnits": 0.5}}
-
-    def op_Scan(self, p: dict[str, Any]) -> dict[str, Any]:
-        items = [dict(i) for (t, _, _), i in sorted(self.items.items()) if t == p["TableName"]]
-        return {"Items": items, "Count": len(items), "ScannedCount": len(items)}
-
-    def op_BatchGetItem(self, p: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, list[Any]] = {}
-        for table, spec in p["RequestItems"].items():
-            for k in spec["Keys"]:
-                found = self.items.get(self._id(table, k))
-                if found:
-                    out.setdefault(table, []).append(dict(found))
-        return {"Responses": out, "UnprocessedKeys": {}}
-
-    def op_BatchWriteItem(self, p: dict[str, Any]) -> dict[str, Any]:
-        for table, actions in p["RequestItems"].items():
-            for a in actions:
-                if "PutRequest" in a:
-                    self.op_PutItem({"TableName": table, "Item": a["PutRequest"]["Item"]})
-                else:
-                    self.op_DeleteItem({"TableName": table, "Key": a["DeleteRequest"]["Key"]})
-        return {"UnprocessedItems": {}}
-
-    def op_TransactWriteItems(self, p: dict[str, Any]) -> dict[str, Any]:
-        for action in p["TransactItems"]:
-            for kind, spec in action.items():
-                getattr(self, f"op_{kind}Item")(spec)
-        return {}
-
-    def op_TransactGetItems(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"Responses": [self.op_GetItem(a["Get"]) for a in p["TransactItems"]]}
-
-    def op_DescribeTable(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"Table": {"TableName": p["TableName"], "KeySchema": [
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"}]}}
-
-    def op_DeleteTable(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {}
+from dyntable.errors import ConditionalCheckFailedError, ThrottlingError, TransportError
+from dyntable.transport.aio_cache import AsyncCachedTransport
+from dyntable.transport.aio_mock import AsyncMockTransport
+from dyntable.transport.base import CallEvent, Hook, not_idempotent, resend_allowed
+from dyntable.transport.cache import CachedTransport, CacheStats
+from dyntable.transport.cache_core import CacheCore
+from dyntable.transport.mock import MockRecorder, MockTransport
+from tests.unit.transport.cache_backend import (
+    Clock,
+    FakeDynamo,
+    T,
+    item,
+    key,
+    maybe_applied_error,
+)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+class Cache(Protocol):
+    """What the tests use of a cache transport, sync or driven through asyncio.run."""
 
-    def __call__(self) -> float:
-        return self.now
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    @property
+    def stats(self) -> CacheStats: ...
+
+    def key_attributes(self, table: str) -> frozenset[str] | None: ...
+
+    def learn_key_attributes(self, table: str, names: Iterable[str]) -> None: ...
+
+    def add_hook(self, hook: Hook) -> None: ...
+
+
+class AsyncAsSync:
+    """An :class:`AsyncCachedTransport` called like a sync one: each call runs in its own
+    ``asyncio.run`` (so one transport also serves many loops, one after the other)."""
+
+    def __init__(self, cache: AsyncCachedTransport) -> None:
+        self.aio = cache
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        return asyncio.run(self.aio.send(operation, params))
+
+    @property
+    def stats(self) -> CacheStats:
+        return self.aio.stats
+
+    def key_attributes(self, table: str) -> frozenset[str] | None:
+        return self.aio.key_attributes(table)
+
+    def learn_key_attributes(self, table: str, names: Iterable[str]) -> None:
+        self.aio.learn_key_attributes(table, names)
+
+    def add_hook(self, hook: Hook) -> None:
+        self.aio.add_hook(hook)
+
+
+MakeCache = Callable[..., Cache]
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which driver runs the cache's plans."""
+    return str(request.param)
+
+
+#: For tests about threads: the sync transport only.
+sync_only = pytest.mark.parametrize("kind", ["sync"])
 
 
 @pytest.fixture
@@ -135,8 +91,8 @@ def backend() -> FakeDynamo:
 
 
 @pytest.fixture
-def inner(backend: FakeDynamo) -> MockTransport:
-    return MockTransport(backend)
+def inner(backend: FakeDynamo, kind: str) -> MockRecorder:
+    return MockTransport(backend) if kind == "sync" else AsyncMockTransport(backend)
 
 
 @pytest.fixture
@@ -145,20 +101,33 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def cache(inner: MockTransport, clock: Clock) -> CachedTransport:
-    return CachedTransport(inner, clock=clock)
+def make_cache(inner: MockRecorder, kind: str) -> MakeCache:
+    """``make_cache(**options)``: a cache of this test's kind over ``inner``."""
+
+    def make(**options: Any) -> Cache:
+        if isinstance(inner, MockTransport):
+            return CachedTransport(inner, **options)
+        assert isinstance(inner, AsyncMockTransport)
+        return AsyncAsSync(AsyncCachedTransport(inner, **options))
+
+    return make
 
 
-def sent(inner: MockTransport, operation: str) -> int:
+@pytest.fixture
+def cache(make_cache: MakeCache, clock: Clock) -> Cache:
+    return make_cache(clock=clock)
+
+
+def sent(inner: MockRecorder, operation: str) -> int:
     return inner.operations().count(operation)
 
 
-def get(cache: CachedTransport, pk: str, sk: str = "A", **extra: Any) -> dict[str, Any]:
+def get(cache: Cache, pk: str, sk: str = "A", **extra: Any) -> dict[str, Any]:
     """GetItem through the cache (``extra``: more request parameters)."""
     return cache.send("GetItem", {"TableName": T, "Key": key(pk, sk), **extra})
 
 
-def query(cache: CachedTransport, pk: str, **extra: Any) -> dict[str, Any]:
+def query(cache: Cache, pk: str, **extra: Any) -> dict[str, Any]:
     return cache.send("Query", {
         "TableName": T, "KeyConditionExpression": "#n0 = :v0",
         "ExpressionAttributeNames": {"#n0": "PK"},
@@ -168,7 +137,7 @@ def query(cache: CachedTransport, pk: str, **extra: Any) -> dict[str, Any]:
 # -- item cache --------------------------------------------------------------------------
 
 
-def test_get_miss_then_hit(cache: CachedTransport, inner: MockTransport,
+def test_get_miss_then_hit(cache: Cache, inner: MockRecorder,
                            backend: FakeDynamo) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     first = get(cache, "a")
@@ -180,7 +149,7 @@ def test_get_miss_then_hit(cache: CachedTransport, inner: MockTransport,
     assert stats.hit_ratio == 0.5
 
 
-def test_cached_responses_are_copies(cache: CachedTransport, backend: FakeDynamo) -> None:
+def test_cached_responses_are_copies(cache: Cache, backend: FakeDynamo) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     get(cache, "a")["Item"]["name"]["S"] = "mutated"
     hit = get(cache, "a")
@@ -188,14 +157,14 @@ def test_cached_responses_are_copies(cache: CachedTransport, backend: FakeDynamo
     assert get(cache, "a")["Item"]["name"] == {"S": "Ada"}
 
 
-def test_not_found_is_cached_too(cache: CachedTransport, inner: MockTransport) -> None:
+def test_not_found_is_cached_too(cache: Cache, inner: MockRecorder) -> None:
     assert get(cache, "nobody") == {}
     assert get(cache, "nobody") == {}
     assert sent(inner, "GetItem") == 1
     assert cache.stats.hits == 1
 
 
-def test_ttl_expiry(cache: CachedTransport, inner: MockTransport, clock: Clock,
+def test_ttl_expiry(cache: Cache, inner: MockRecorder, clock: Clock,
                     backend: FakeDynamo) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     get(cache, "a")
@@ -209,8 +178,8 @@ def test_ttl_expiry(cache: CachedTransport, inner: MockTransport, clock: Clock,
     assert cache.stats.expirations == 1
 
 
-def test_lru_eviction(inner: MockTransport, clock: Clock) -> None:
-    cache = CachedTransport(inner, max_items=2, clock=clock)
+def test_lru_eviction(make_cache: MakeCache, inner: MockRecorder, clock: Clock) -> None:
+    cache = make_cache(max_items=2, clock=clock)
     for pk in ("a", "b", "a", "c"):  # "a" is used again, so "b" is the least recent
         get(cache, pk)
     assert sent(inner, "GetItem") == 3
@@ -223,7 +192,7 @@ def test_lru_eviction(inner: MockTransport, clock: Clock) -> None:
     assert stats.items == 2
 
 
-def test_projection_is_part_of_the_key(cache: CachedTransport, inner: MockTransport) -> None:
+def test_projection_is_part_of_the_key(cache: Cache, inner: MockRecorder) -> None:
     proj: dict[str, Any] = {"ProjectionExpression": "#n0",
                             "ExpressionAttributeNames": {"#n0": "name"}}
     get(cache, "a")
@@ -232,7 +201,7 @@ def test_projection_is_part_of_the_key(cache: CachedTransport, inner: MockTransp
     assert sent(inner, "GetItem") == 2
 
 
-def test_consistent_reads_bypass(cache: CachedTransport, inner: MockTransport) -> None:
+def test_consistent_reads_bypass(cache: Cache, inner: MockRecorder) -> None:
     get(cache, "a")
     get(cache, "a", ConsistentRead=True)
     get(cache, "a", ConsistentRead=True)
@@ -246,7 +215,7 @@ def test_consistent_reads_bypass(cache: CachedTransport, inner: MockTransport) -
 # -- write-through -----------------------------------------------------------------------
 
 
-def test_put_writes_through(cache: CachedTransport, inner: MockTransport) -> None:
+def test_put_writes_through(cache: Cache, inner: MockRecorder) -> None:
     get(cache, "a")  # negative entry; also teaches the key attributes
     cache.send("PutItem", {"TableName": T, "Item": item("a", name="Ada")})
     assert get(cache, "a")["Item"] == item("a", name="Ada")
@@ -256,7 +225,7 @@ def test_put_writes_through(cache: CachedTransport, inner: MockTransport) -> Non
 
 
 def test_put_with_unknown_key_attributes_caches_nothing(
-    cache: CachedTransport, inner: MockTransport
+    cache: Cache, inner: MockRecorder
 ) -> None:
     cache.send("PutItem", {"TableName": T, "Item": item("a", name="Ada")})
     assert cache.stats.items == 0
@@ -269,7 +238,7 @@ def test_put_with_unknown_key_attributes_caches_nothing(
 
 
 def test_update_all_new_stores_other_updates_evict(
-    cache: CachedTransport, inner: MockTransport, backend: FakeDynamo
+    cache: Cache, inner: MockRecorder, backend: FakeDynamo
 ) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     get(cache, "a")
@@ -285,7 +254,7 @@ def test_update_all_new_stores_other_updates_evict(
     assert cache.stats.invalidations == 2
 
 
-def test_delete_caches_absence(cache: CachedTransport, inner: MockTransport,
+def test_delete_caches_absence(cache: Cache, inner: MockRecorder,
                                backend: FakeDynamo) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     get(cache, "a")
@@ -294,7 +263,7 @@ def test_delete_caches_absence(cache: CachedTransport, inner: MockTransport,
     assert sent(inner, "GetItem") == 1
 
 
-def test_failed_write_evicts(cache: CachedTransport, inner: MockTransport,
+def test_failed_write_evicts(cache: Cache, inner: MockRecorder,
                              backend: FakeDynamo) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     get(cache, "a")
@@ -306,7 +275,7 @@ def test_failed_write_evicts(cache: CachedTransport, inner: MockTransport,
 
 
 def test_batch_get_serves_hits_and_sends_misses(
-    cache: CachedTransport, inner: MockTransport, backend: FakeDynamo
+    cache: Cache, inner: MockRecorder, backend: FakeDynamo
 ) -> None:
     backend.items[(T, "a", "A")] = item("a", name="Ada")
     backend.items[(T, "b", "A")] = item("b", name="Bob")
@@ -324,7 +293,7 @@ def test_batch_get_serves_hits_and_sends_misses(
 
 
 def test_batch_write_and_transaction_write_through(
-    cache: CachedTransport, inner: MockTransport, backend: FakeDynamo
+    cache: Cache, inner: MockRecorder, backend: FakeDynamo
 ) -> None:
     backend.items[(T, "c", "A")] = item("c", name="Cy")
     backend.items[(T, "d", "A")] = item("d", name="Di")
@@ -347,7 +316,7 @@ def test_batch_write_and_transaction_write_through(
 
 
 def test_table_operations_pass_through_and_delete_table_drops(
-    cache: CachedTransport, inner: MockTransport
+    cache: Cache, inner: MockRecorder
 ) -> None:
     get(cache, "a")
     query(cache, "a")
@@ -360,7 +329,7 @@ def test_table_operations_pass_through_and_delete_table_drops(
 
 
 def test_query_cache_hit_and_stale_like_dax(
-    cache: CachedTransport, inner: MockTransport, backend: FakeDynamo
+    cache: Cache, inner: MockRecorder, backend: FakeDynamo
 ) -> None:
     backend.items[(T, "a", "1")] = item("a", "1")
     first = query(cache, "a")
@@ -375,9 +344,9 @@ def test_query_cache_hit_and_stale_like_dax(
     assert sent(inner, "Query") == 2
 
 
-def test_evict_queries_on_write(inner: MockTransport, clock: Clock,
+def test_evict_queries_on_write(make_cache: MakeCache, inner: MockRecorder, clock: Clock,
                                 backend: FakeDynamo) -> None:
-    cache = CachedTransport(inner, clock=clock, evict_queries_on_write=True)
+    cache = make_cache(clock=clock, evict_queries_on_write=True)
     backend.items[(T, "a", "1")] = item("a", "1")
     query(cache, "a")
     query(cache, "b")
@@ -393,7 +362,7 @@ def test_evict_queries_on_write(inner: MockTransport, clock: Clock,
     assert sent(inner, "Query") == 4
 
 
-def test_query_ttl(cache: CachedTransport, inner: MockTransport, clock: Clock) -> None:
+def test_query_ttl(cache: Cache, inner: MockRecorder, clock: Clock) -> None:
     query(cache, "a")
     clock.now += 301
     query(cache, "a")
@@ -401,7 +370,7 @@ def test_query_ttl(cache: CachedTransport, inner: MockTransport, clock: Clock) -
     assert cache.stats.expirations == 1
 
 
-def test_hooks_see_the_cache_outcome(cache: CachedTransport) -> None:
+def test_hooks_see_the_cache_outcome(cache: Cache) -> None:
     events: list[CallEvent] = []
     cache.add_hook(events.append)
     get(cache, "a")
@@ -412,9 +381,107 @@ def test_hooks_see_the_cache_outcome(cache: CachedTransport) -> None:
     assert all(e.transport == "cache" and e.table == T for e in events)
 
 
+# -- ambiguous failures, errors and the lock ----------------------------------------------
+
+
+WRITES_OF_A: dict[str, dict[str, Any]] = {
+    "PutItem": {"TableName": T, "Item": item("a", name="New")},
+    "UpdateItem": {"TableName": T, "Key": key("a"), "UpdateExpression": "SET #n0 = :v0",
+                   "ExpressionAttributeNames": {"#n0": "name"},
+                   "ExpressionAttributeValues": {":v0": {"S": "New"}},
+                   "ReturnValues": "ALL_NEW"},
+    "DeleteItem": {"TableName": T, "Key": key("a")},
+    "BatchWriteItem": {"RequestItems": {T: [{"PutRequest": {"Item": item("a", name="New")}}]}},
+    "TransactWriteItems": {"TransactItems": [{"Put": {"TableName": T,
+                                                      "Item": item("a", name="New")}}]},
+}
+
+
+@pytest.mark.parametrize("failure", ["reset", "500"])
+@pytest.mark.parametrize("operation", list(WRITES_OF_A))
+def test_ambiguous_write_reaches_the_caller_unchanged_and_drops_the_item(
+    cache: Cache, inner: MockRecorder, backend: FakeDynamo, operation: str, failure: str
+) -> None:
+    backend.items[(T, "a", "A")] = item("a", name="Ada")
+    assert get(cache, "a")["Item"]["name"] == {"S": "Ada"}  # cached
+    error = maybe_applied_error(failure)
+    backend.lose_answer[operation] = error  # DynamoDB applied the write; the answer is lost
+    with pytest.raises(type(error)) as raised:
+        cache.send(operation, WRITES_OF_A[operation])
+    assert raised.value is error and raised.value.maybe_applied is True
+    assert sent(inner, operation) == 1  # the cache never resends by itself
+    after = get(cache, "a")  # the old item is not served: read again from DynamoDB
+    assert sent(inner, "GetItem") == 2
+    assert after == ({} if operation == "DeleteItem" else {"Item": item("a", name="New")})
+    assert cache.stats.invalidations == 1
+
+
+def test_not_idempotent_reaches_the_inner_transport(cache: Cache, backend: FakeDynamo) -> None:
+    seen: list[tuple[str, bool]] = []
+    backend.observe = lambda operation: seen.append((operation, resend_allowed()))
+    get(cache, "a")
+    with not_idempotent():
+        cache.send("PutItem", WRITES_OF_A["PutItem"])
+        cache.send("TransactWriteItems", WRITES_OF_A["TransactWriteItems"])
+        get(cache, "b")
+    cache.send("UpdateItem", WRITES_OF_A["UpdateItem"])
+    assert seen == [("GetItem", True), ("PutItem", False), ("TransactWriteItems", False),
+                    ("GetItem", False), ("UpdateItem", True)]
+
+
+@pytest.mark.parametrize("operation", ["GetItem", "Query", "BatchGetItem"])
+def test_failed_read_caches_nothing(cache: Cache, inner: MockRecorder, backend: FakeDynamo,
+                                    operation: str) -> None:
+    backend.items[(T, "a", "A")] = item("a", name="Ada")
+    read: dict[str, Callable[[], dict[str, Any]]] = {
+        "GetItem": lambda: get(cache, "a"),
+        "Query": lambda: query(cache, "a"),
+        "BatchGetItem": lambda: cache.send("BatchGetItem", {"RequestItems": {
+            T: {"Keys": [key("a")]}}}),
+    }
+    backend.fail_next = ThrottlingError("slow down", code="ThrottlingException")
+    with pytest.raises(ThrottlingError):
+        read[operation]()
+    first, second = read[operation](), read[operation]()  # a miss, then a hit
+    first.pop("ConsumedCapacity", None)  # what a hit leaves out
+    assert first == second and sent(inner, operation) == 2
+    assert (cache.stats.hits, cache.stats.misses) == (1, 2)
+
+
+def _lock_of(cache: Cache) -> Any:
+    target = cache.aio if isinstance(cache, AsyncAsSync) else cache
+    assert isinstance(target, CacheCore)
+    return target._lock
+
+
+def test_the_lock_is_free_during_every_inner_call(make_cache: MakeCache,
+                                                  backend: FakeDynamo) -> None:
+    cache = make_cache(evict_queries_on_write=True)
+    lock = _lock_of(cache)
+    calls: list[tuple[str, bool]] = []
+    backend.observe = lambda operation: calls.append((operation, lock.locked()))
+    cache.send("DescribeTable", {"TableName": T})
+    get(cache, "a")
+    get(cache, "a", ConsistentRead=True)
+    cache.send("BatchGetItem", {"RequestItems": {T: {"Keys": [key("b")]}}})
+    query(cache, "a")
+    cache.send("Scan", {"TableName": T})
+    for operation, params in WRITES_OF_A.items():
+        cache.send(operation, params)
+    cache.send("TransactGetItems", {"TransactItems": [{"Get": {"TableName": T,
+                                                               "Key": key("a")}}]})
+    cache.send("ExecuteStatement", {"Statement": f'DELETE FROM "{T}" WHERE PK = ?'})
+    backend.fail_next = maybe_applied_error("reset")
+    with pytest.raises(TransportError):
+        cache.send("PutItem", WRITES_OF_A["PutItem"])
+    assert len(calls) == 14
+    assert [op for op, locked in calls if locked] == []
+
+
 # -- threads -----------------------------------------------------------------------------
 
 
+@sync_only
 def test_many_threads_no_corruption(inner: MockTransport, backend: FakeDynamo) -> None:
     cache = CachedTransport(inner, max_items=6)
     backend.jitter = 0.001
@@ -513,7 +580,7 @@ def gated(backend: FakeDynamo) -> tuple[Gated, CachedTransport]:
     return gates, cache
 
 
-def put_v(cache: CachedTransport, value: str) -> dict[str, Any]:
+def put_v(cache: Cache, value: str) -> dict[str, Any]:
     return cache.send("PutItem", {"TableName": T, "Item": item("a", v=value)})
 
 
@@ -560,3 +627,31 @@ def test_overlapping_writes_leave_no_stale_item(gated: tuple[Gated, CachedTransp
     first.join()
     assert backend.items[(T, "a", "A")]["v"] == {"S": "3"}
     assert get(cache, "a")["Item"]["v"] == {"S": "3"}
+
+
+def test_read_during_a_failed_write_does_not_cache_the_old_item(
+    gated: tuple[Gated, CachedTransport], backend: FakeDynamo
+) -> None:
+    gates, cache = gated
+    backend.lose_answer["PutItem"] = maybe_applied_error("reset")
+    w_arrived, w_release = gates.gate("PutItem", "before")
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            put_v(cache, "2")
+        except TransportError as exc:
+            failures.append(exc)
+
+    writer, _ = _thread(write)
+    assert w_arrived.wait(5)
+    r_arrived, r_release = gates.gate("GetItem", "after")
+    reader, result = _thread(get, cache, "a")
+    assert r_arrived.wait(5)  # the read has the old item in hand
+    w_release.set()  # applied, then the answer is lost
+    writer.join()
+    r_release.set()
+    reader.join()
+    assert len(failures) == 1 and getattr(failures[0], "maybe_applied", False)
+    assert result[0]["Item"]["v"] == {"S": "1"}
+    assert get(cache, "a")["Item"]["v"] == {"S": "2"}
