@@ -169,14 +169,14 @@ class AsyncClient:
                                        if_absent=if_absent, return_old=return_old))
 
     @overload
-    async def get(self, target: ItemKey[M], *, consistent: bool = ...,
+    async def get(self, target: ItemKey[M], /, *, consistent: bool = ...,
                   project: Sequence[str | Path] | None = ...) -> M | None: ...
 
     @overload
-    async def get(self, target: type[M], *, consistent: bool = ...,
+    async def get(self, target: type[M], /, *, consistent: bool = ...,
                   project: Sequence[str | Path] | None = ..., **key: Any) -> M | None: ...
 
-    async def get(self, target: type[M] | ItemKey[M], *, consistent: bool = False,
+    async def get(self, target: type[M] | ItemKey[M], /, *, consistent: bool = False,
                   project: Sequence[str | Path] | None = None, **key: Any) -> M | None:
         """The item with this primary key, or ``None`` (see ``Client.get``)."""
         result: M | None = await self.run(get_flow(
@@ -185,14 +185,14 @@ class AsyncClient:
         return result
 
     @overload
-    async def delete(self, target: M | ItemKey[M], *, condition: Condition | None = ...,
+    async def delete(self, target: M | ItemKey[M], /, *, condition: Condition | None = ...,
                      return_old: bool = ...) -> M | None: ...
 
     @overload
-    async def delete(self, target: type[M], *, condition: Condition | None = ...,
+    async def delete(self, target: type[M], /, *, condition: Condition | None = ...,
                      return_old: bool = ..., **key: Any) -> M | None: ...
 
-    async def delete(self, target: M | ItemKey[M] | type[M], *,
+    async def delete(self, target: M | ItemKey[M] | type[M], /, *,
                      condition: Condition | None = None, return_old: bool = False,
                      **key: Any) -> M | None:
         """Delete by instance (its version is checked), key, or model and key fields."""
@@ -202,12 +202,12 @@ class AsyncClient:
         return result
 
     @overload
-    def update(self, target: M | ItemKey[M]) -> AsyncUpdateBuilder[M]: ...
+    def update(self, target: M | ItemKey[M], /) -> AsyncUpdateBuilder[M]: ...
 
     @overload
-    def update(self, target: type[M], **key: Any) -> AsyncUpdateBuilder[M]: ...
+    def update(self, target: type[M], /, **key: Any) -> AsyncUpdateBuilder[M]: ...
 
-    def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> AsyncUpdateBuilder[M]:
+    def update(self, target: M | ItemKey[M] | type[M], /, **key: Any) -> AsyncUpdateBuilder[M]:
         """An update builder: ``await db.update(obj).set(name="Ada").execute()``."""
         return AsyncUpdateBuilder(self, target, key)
 
@@ -249,7 +249,7 @@ class AsyncClient:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def query(self, key: ModelKey[M], **fields: Any) -> AsyncQuery[M]:
+    def query(self, key: ModelKey[M], /, **fields: Any) -> AsyncQuery[M]:
         """A query on a model key: ``async for o in db.query(Order.primary, username=...)``."""
         return AsyncQuery(self, key, fields)
 
@@ -257,11 +257,19 @@ class AsyncClient:
         """A scan keeping ``model``'s items."""
         return AsyncScan(self, model, index)
 
-    async def collection(self, key: ModelKey[Any] | None = None, *, pk: str | None = None,
-                         index: str | None = None, sk_prefix: str | None = None,
-                         consistent: bool = False, **fields: Any) -> Collection:
-        """Every item of one partition, typed and grouped by entity (see
-        ``Client.collection``)."""
+    async def collection(self, key: ModelKey[Any] | None = None, /, *,
+                   sk_prefix: str | None = None, consistent: bool = False,
+                   **fields: Any) -> Collection:
+        """Every item of one partition (table or index), typed and grouped by entity.
+
+        Name the partition by a model key and its partition fields
+        (``db.collection(Customer.primary, username="ada")``), or by its raw partition key
+        value (``db.collection(pk="CUSTOMER#ada")``, with ``index="GSI1"`` for an index).
+        ``sk_prefix`` keeps the items whose sort key starts with it.
+        """
+        pk = index = None
+        if key is None:
+            pk, index = fields.pop("pk", None), fields.pop("index", None)
         req = collection_request(self.table, self.table_name, key, fields, pk=pk,
                                  index=index, sk_prefix=sk_prefix, consistent=consistent)
         return await self.run(collection_flow(self.table, req))

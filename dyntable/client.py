@@ -185,14 +185,14 @@ class Client:
                                  if_absent=if_absent, return_old=return_old))
 
     @overload
-    def get(self, target: ItemKey[M], *, consistent: bool = ...,
+    def get(self, target: ItemKey[M], /, *, consistent: bool = ...,
             project: Sequence[str | Path] | None = ...) -> M | None: ...
 
     @overload
-    def get(self, target: type[M], *, consistent: bool = ...,
+    def get(self, target: type[M], /, *, consistent: bool = ...,
             project: Sequence[str | Path] | None = ..., **key: Any) -> M | None: ...
 
-    def get(self, target: type[M] | ItemKey[M], *, consistent: bool = False,
+    def get(self, target: type[M] | ItemKey[M], /, *, consistent: bool = False,
             project: Sequence[str | Path] | None = None, **key: Any) -> M | None:
         """The item with this primary key, or ``None``.
 
@@ -206,14 +206,14 @@ class Client:
         return result
 
     @overload
-    def delete(self, target: M | ItemKey[M], *, condition: Condition | None = ...,
+    def delete(self, target: M | ItemKey[M], /, *, condition: Condition | None = ...,
                return_old: bool = ...) -> M | None: ...
 
     @overload
-    def delete(self, target: type[M], *, condition: Condition | None = ...,
+    def delete(self, target: type[M], /, *, condition: Condition | None = ...,
                return_old: bool = ..., **key: Any) -> M | None: ...
 
-    def delete(self, target: M | ItemKey[M] | type[M], *, condition: Condition | None = None,
+    def delete(self, target: M | ItemKey[M] | type[M], /, *, condition: Condition | None = None,
                return_old: bool = False, **key: Any) -> M | None:
         """Delete by instance (its version is checked), by key, or by model and key fields."""
         result: M | None = self.run(delete_flow(self.table, self.table_name, target, key,
@@ -221,12 +221,12 @@ class Client:
         return result
 
     @overload
-    def update(self, target: M | ItemKey[M]) -> UpdateBuilder[M]: ...
+    def update(self, target: M | ItemKey[M], /) -> UpdateBuilder[M]: ...
 
     @overload
-    def update(self, target: type[M], **key: Any) -> UpdateBuilder[M]: ...
+    def update(self, target: type[M], /, **key: Any) -> UpdateBuilder[M]: ...
 
-    def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> UpdateBuilder[M]:
+    def update(self, target: M | ItemKey[M] | type[M], /, **key: Any) -> UpdateBuilder[M]:
         """An update builder: ``db.update(Customer, username="ada").set(name="Ada").execute()``.
 
         From an instance, the instance's version is checked (when the model has one) and
@@ -276,7 +276,7 @@ class Client:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def query(self, key: ModelKey[M], **fields: Any) -> Query[M]:
+    def query(self, key: ModelKey[M], /, **fields: Any) -> Query[M]:
         """A query on a model key: partition fields, optionally leading sort-key fields."""
         return Query(self, key, fields)
 
@@ -284,15 +284,19 @@ class Client:
         """A scan keeping ``model``'s items."""
         return Scan(self, model, index)
 
-    def collection(self, key: ModelKey[Any] | None = None, *, pk: str | None = None,
-                   index: str | None = None, sk_prefix: str | None = None,
-                   consistent: bool = False, **fields: Any) -> Collection:
+    def collection(self, key: ModelKey[Any] | None = None, /, *,
+                   sk_prefix: str | None = None, consistent: bool = False,
+                   **fields: Any) -> Collection:
         """Every item of one partition (table or index), typed and grouped by entity.
 
         Name the partition by a model key and its partition fields
         (``db.collection(Customer.primary, username="ada")``), or by its raw partition key
-        value (``db.collection(pk="CUSTOMER#ada")``, with ``index=`` for an index).
+        value (``db.collection(pk="CUSTOMER#ada")``, with ``index="GSI1"`` for an index).
+        ``sk_prefix`` keeps the items whose sort key starts with it.
         """
+        pk = index = None
+        if key is None:
+            pk, index = fields.pop("pk", None), fields.pop("index", None)
         req = collection_request(self.table, self.table_name, key, fields, pk=pk,
                                  index=index, sk_prefix=sk_prefix, consistent=consistent)
         return self.run(collection_flow(self.table, req))

@@ -35,6 +35,10 @@ Version = _Marker("Version")
 TTL = _Marker("TTL")
 
 _NUMERIC = (int, float)
+#: Options of the calls that take key fields as keywords (get, delete, collection...): a
+#: key field may not be named like one, or it would be taken for the option.
+KEY_OPTION_NAMES = frozenset({"consistent", "project", "condition", "return_old",
+                              "sk_prefix"})
 
 
 if TYPE_CHECKING:
@@ -349,6 +353,14 @@ def _build_spec(
                     f"{cls.__name__}.{name}: the field is named like the table's key or "
                     f"entity attribute {name!r}; rename the field"
                 )
+    for spec in keys.values():
+        clash = sorted(set(spec.fields) & KEY_OPTION_NAMES)
+        if clash:
+            raise DeclarationError(
+                f"{cls.__name__}.{spec.name}: key field(s) {clash} are named like options of "
+                f"the calls that take key fields as keywords ({sorted(KEY_OPTION_NAMES)}); "
+                "rename the field(s)"
+            )
     if version and version in keys[primaries[0]].fields:
         raise DeclarationError(f"{cls.__name__}.{version}: the version cannot be a key field")
     return ModelSpec(

@@ -220,3 +220,42 @@ def test_bad_tables(kwargs: dict[str, object], message: str) -> None:
 def test_bad_index_projection() -> None:
     with pytest.raises(DeclarationError, match=r"projection must be 'ALL', 'KEYS_ONLY' or a list"):
         GSI("GSI1", pk="A", projection="SOME")
+
+
+def test_key_fields_named_like_call_options_are_refused() -> None:
+    # issue 13: get(Model, **key) took a key field named "consistent" for the option
+    from dyntable import Key, Model, Table
+
+    table = Table("opts")
+    for name in ("consistent", "project", "condition", "return_old", "sk_prefix"):
+        with pytest.raises(DeclarationError, match=rf"key field\(s\) \['{name}'\] are named "
+                                                   r"like options"):
+            type(f"M_{name}", (Model,), {
+                "__annotations__": {name: str}, "primary": Key(pk="P#{" + name + "}", sk="S"),
+                "__module__": __name__,
+            }, table=table, entity=f"e_{name}")
+
+
+def test_positional_targets_never_clash_with_key_fields() -> None:
+    # key fields named like the calls' positional parameters are fine: those are
+    # positional-only
+    from dyntable import Key, Model, Table
+    from dyntable.transport.mock import MockTransport
+
+    table = Table("posonly")
+
+    class Thing(Model, table=table, entity="thing"):
+        target: str
+        key: str
+        primary = Key(pk="T#{target}", sk="K#{key}")
+
+    sent: list[dict[str, object]] = []
+
+    def record(operation: str, params: dict[str, object]) -> dict[str, object]:
+        sent.append(params)
+        return {}
+
+    db = table.connect(transport=MockTransport(record))
+    assert db.get(Thing, target="a", key="b") is None
+    assert sent[0]["Key"] == {"PK": {"S": "T#a"}, "SK": {"S": "K#b"}}
+    db.query(Thing.primary, target="a", key="b").all()
