@@ -13,16 +13,30 @@ from dyntable._lazy import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from dyntable.client import Client, Query, Scan, UpdateBuilder
+    from dyntable.async_client import (
+        AsyncClient,
+        AsyncQuery,
+        AsyncScan,
+        AsyncTransaction,
+        AsyncUpdateBuilder,
+    )
+    from dyntable.client import Client, Query, Scan, Transaction, UpdateBuilder
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
     from dyntable.operations.collections import Collection
     from dyntable.operations.reads import Page
-    from dyntable.schema.keys import Key
+    from dyntable.schema.keys import ItemKey, Key
     from dyntable.schema.model import TTL, Model, Version
     from dyntable.schema.table import GSI, LSI
     from dyntable.table import Table
 
 _LAZY: dict[str, str] = {
+    "AsyncClient": "dyntable.async_client",
+    "AsyncQuery": "dyntable.async_client",
+    "AsyncScan": "dyntable.async_client",
+    "AsyncTransaction": "dyntable.async_client",
+    "AsyncUpdateBuilder": "dyntable.async_client",
+    "ItemKey": "dyntable.schema.keys",
+    "Transaction": "dyntable.client",
     "Client": "dyntable.client",
     "UpdateBuilder": "dyntable.client",
     "Collection": "dyntable.operations.collections",
@@ -46,9 +60,15 @@ __all__ = [
     "GSI",
     "LSI",
     "TTL",
+    "AsyncClient",
+    "AsyncQuery",
+    "AsyncScan",
+    "AsyncTransaction",
+    "AsyncUpdateBuilder",
     "Client",
     "Collection",
     "F",
+    "ItemKey",
     "Key",
     "Model",
     "Page",
@@ -56,6 +76,7 @@ __all__ = [
     "Query",
     "Scan",
     "Table",
+    "Transaction",
     "UpdateBuilder",
     "Version",
     "__version__",
