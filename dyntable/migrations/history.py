@@ -128,7 +128,7 @@ class History:
             cond: Condition = attr(self.table.pk) == PARTITION
             if prefix:
                 cond = cond & attr(self.table.sk).begins_with(prefix)
-            params: dict[str, Any] = {"KeyConditionExpression": compiler.condition(cond)}
+            params: dict[str, Any] = {"KeyConditionExpression": compiler.key_condition(cond)}
             operation = "Query"
         else:
             cond = (attr(self.table.entity_attribute) == ENTITY) & \

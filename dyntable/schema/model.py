@@ -69,6 +69,12 @@ def _unknown_attribute(cls: type[Model], item: str) -> str:
 
     spec = cls.__dyntable__
     keys, fields = list(spec.keys), list(spec.fields)
+    if item in spec.fields:
+        return (
+            f"{cls.__name__}.{item} is a model field, which pydantic keeps on instances, not "
+            f"on the class; to name it in an expression write F.{item} (from dyntable "
+            f"import F), or pass it as a keyword (e.g. .set({item}=...))"
+        )
     close = difflib.get_close_matches(item, keys + fields, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (

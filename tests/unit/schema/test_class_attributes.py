@@ -36,6 +36,15 @@ def test_a_typo_in_a_key_name_lists_the_keys_and_suggests_one() -> None:
     assert caught.value.name == "by_emial"
 
 
+def test_a_field_read_off_the_class_points_to_f() -> None:
+    with pytest.raises(AttributeError) as caught:
+        Customer.order_count  # noqa: B018 - the access is the test
+    text = str(caught.value)
+    assert "Customer.order_count is a model field" in text
+    assert "F.order_count" in text
+    assert "did you mean 'order_count'" not in text
+
+
 def test_attribute_errors_stay_attribute_errors() -> None:
     assert not hasattr(Customer, "nothing_like_it")
     assert getattr(Customer, "nothing_like_it", "default") == "default"
