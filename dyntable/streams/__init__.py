@@ -1,7 +1,9 @@
 """DynamoDB Streams: typed records, a router by entity, a Lambda handler, a Streams-API consumer.
 
-Names load on first use. Nothing here needs boto3: the consumer reads the Streams API
-through the client's own transport.
+Names load on first use. Nothing here needs boto3: the consumers read the Streams API
+through their client's own transport. The consumers' I/O is written once, as flows
+(:mod:`dyntable.streams.polling`); :class:`StreamConsumer` runs them with the sync client,
+:class:`AsyncStreamConsumer` with the asyncio client.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from typing import TYPE_CHECKING
 from dyntable._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from dyntable.streams.async_consumer import AsyncStreamConsumer
     from dyntable.streams.checkpoints import Lease, LeaseLostError, LeaseStore
     from dyntable.streams.consumer import StreamConsumer
     from dyntable.streams.events import StreamEvent, decode_record
-    from dyntable.streams.lambda_handler import process_batch
+    from dyntable.streams.lambda_handler import process_batch, process_batch_async
     from dyntable.streams.records import (
         ExpiredIteratorError,
         MissingImageError,
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from dyntable.streams.source import StreamsAPI, TransportStreams
 
 _LAZY: dict[str, str] = {
+    "AsyncStreamConsumer": "dyntable.streams.async_consumer",
     "ExpiredIteratorError": "dyntable.streams.records",
     "Lease": "dyntable.streams.checkpoints",
     "LeaseLostError": "dyntable.streams.checkpoints",
@@ -44,10 +48,12 @@ _LAZY: dict[str, str] = {
     "decode_record": "dyntable.streams.events",
     "parse_record": "dyntable.streams.records",
     "process_batch": "dyntable.streams.lambda_handler",
+    "process_batch_async": "dyntable.streams.lambda_handler",
     "sequence_key": "dyntable.streams.records",
 }
 
 __all__ = [
+    "AsyncStreamConsumer",
     "ExpiredIteratorError",
     "Lease",
     "LeaseLostError",
@@ -64,6 +70,7 @@ __all__ = [
     "decode_record",
     "parse_record",
     "process_batch",
+    "process_batch_async",
     "sequence_key",
 ]
 

@@ -6,23 +6,31 @@ write on the item's version, so two consumers can never both own a shard: a leas
 only when it is free, expired, or already ours, and a consumer that loses a race learns it
 from the failed condition. Expiry uses wall-clock time (epoch seconds): consumers must run
 with synchronised clocks (NTP), and leases should last well beyond any clock skew.
+
+:class:`LeaseStore` does no I/O: each method returns a flow (the item flows of
+:mod:`dyntable.operations.item_flows`, a query, the table flows) that either client runs::
+
+    lease = db.run(store.acquire_flow("shard-1", None, owner="a", duration=30))
+    lease = await adb.run(store.acquire_flow("shard-1", None, owner="a", duration=30))
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from dyntable.client import Client
 from dyntable.errors import DyntableError, ResourceInUseError, VersionConflictError
+from dyntable.operations.flow import Flow, gather
+from dyntable.operations.item_flows import get_flow, put_flow
+from dyntable.operations.query import QueryBuilder
+from dyntable.operations.reads import ReadContext
+from dyntable.operations.tables import create_table_flow, table_exists_flow, wait_active_flow
 from dyntable.schema.keys import Key
 from dyntable.schema.model import Model, Version
 from dyntable.schema.table import TableSchema
 
-if TYPE_CHECKING:
-    from dyntable.transport.base import Transport
-
-__all__ = ["LEASE_TABLE", "Lease", "LeaseLostError", "LeaseStore"]
+__all__ = ["LEASE_TABLE", "SHARD_END", "Lease", "LeaseLostError", "LeaseStore"]
 
 #: Declaration of the lease table (its physical name is chosen by :class:`LeaseStore`).
 LEASE_TABLE = TableSchema("dyntable-stream-leases", pk="PK", sk="SK")
@@ -63,82 +71,90 @@ class LeaseLostError(DyntableError):
 
 
 class LeaseStore:
-    """Reads and conditionally writes leases in the lease table.
+    """Reads and conditionally writes leases in the lease table, as flows (no I/O).
 
     Args:
-        transport: the transport to reach the lease table (e.g. the data client's).
         table_name: physical name of the lease table.
         group: the consumer group; groups keep separate checkpoints on one stream.
         stream_arn: the stream whose shards are leased.
+        clock: wall-clock time in epoch seconds (lease expiry).
     """
 
-    def __init__(self, transport: Transport, table_name: str, group: str,
-                 stream_arn: str) -> None:
-        self.client = Client(LEASE_TABLE, transport=transport, table_name=table_name)
+    def __init__(self, table_name: str, group: str, stream_arn: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.table_name = table_name
         self.group = group
         self.stream_arn = stream_arn
+        self.clock = clock
 
-    def ensure_table(self) -> None:
-        """Create the lease table when it does not exist (a race with another consumer is ok)."""
-        if self.client.table_exists():
-            self.client.wait_until_active()
+    def ensure_table_flow(self) -> Flow[None]:
+        """Create the lease table when it does not exist (a race with another consumer is
+        ok); return once it is ACTIVE."""
+        if (yield from table_exists_flow(self.table_name)):
+            yield from wait_active_flow(self.table_name)
             return
         try:
-            self.client.create_table()
+            yield from create_table_flow(LEASE_TABLE, self.table_name)
         except ResourceInUseError:
-            self.client.wait_until_active()
+            yield from wait_active_flow(self.table_name)
 
-    def all(self) -> dict[str, Lease]:
+    def all_flow(self) -> Flow[dict[str, Lease]]:
         """Every lease of this group and stream, by shard id (consistent read)."""
-        query = self.client.query(Lease.primary, group=self.group, stream_arn=self.stream_arn)
-        return {lease.shard_id: lease for lease in query.consistent().all()}
+        context = ReadContext(LEASE_TABLE, self.table_name, b"dyntable-leases", False)
+        query = QueryBuilder(context, Lease.primary,
+                             {"group": self.group, "stream_arn": self.stream_arn})
+        pages: list[Any] = yield from gather(query.consistent().pages_flow())
+        return {lease.shard_id: lease for page in pages for lease in page.items}
 
-    def get(self, shard_id: str) -> Lease | None:
-        """The lease of one shard, or ``None``."""
-        return self.client.get(Lease, group=self.group, stream_arn=self.stream_arn,
-                               shard_id=shard_id, consistent=True)
+    def get_flow(self, shard_id: str) -> Flow[Lease | None]:
+        """The lease of one shard, or ``None`` (consistent read)."""
+        key = {"group": self.group, "stream_arn": self.stream_arn, "shard_id": shard_id}
+        lease: Lease | None = yield from get_flow(LEASE_TABLE, self.table_name, Lease, key,
+                                                  consistent=True)
+        return lease
 
-    def _write(self, lease: Lease) -> Lease | None:
+    def _write(self, lease: Lease) -> Flow[Lease | None]:
         try:
-            self.client.put(lease)
+            yield from put_flow(LEASE_TABLE, self.table_name, lease)
         except VersionConflictError:
             return None
         return lease
 
-    def acquire(self, shard_id: str, current: Lease | None, owner: str, duration: float,
-                now: float | None = None) -> Lease | None:
+    def acquire_flow(self, shard_id: str, current: Lease | None, owner: str, duration: float,
+                     now: float | None = None) -> Flow[Lease | None]:
         """Take the shard's lease for ``duration`` seconds; ``None`` when someone else holds it.
 
         ``current`` is the lease as last read (``None``: no lease item yet).
         """
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if current is None:
             lease = Lease(group=self.group, stream_arn=self.stream_arn, shard_id=shard_id,
                           owner=owner, lease_until=now + duration)
-            return self._write(lease)
+            return (yield from self._write(lease))
         if current.finished or not (current.free(now) or current.owner == owner):
             return None
-        return self._write(current.model_copy(update={"owner": owner,
-                                                      "lease_until": now + duration}))
+        return (yield from self._write(current.model_copy(update={
+            "owner": owner, "lease_until": now + duration})))
 
-    def renew(self, lease: Lease, duration: float) -> Lease:
+    def renew_flow(self, lease: Lease, duration: float) -> Flow[Lease]:
         """Extend our lease; LeaseLostError when another consumer took it."""
-        return self._must(lease.model_copy(update={"lease_until": time.time() + duration}))
+        return (yield from self._must(lease.model_copy(update={
+            "lease_until": self.clock() + duration})))
 
-    def checkpoint(self, lease: Lease, sequence_number: str, duration: float,
-                   *, finished: bool = False) -> Lease:
+    def checkpoint_flow(self, lease: Lease, sequence_number: str, duration: float,
+                        *, finished: bool = False) -> Flow[Lease]:
         """Record ``sequence_number`` as processed (and renew); LeaseLostError if lost."""
-        return self._must(lease.model_copy(update={
+        return (yield from self._must(lease.model_copy(update={
             "checkpoint": sequence_number, "finished": finished,
-            "lease_until": time.time() + duration,
-        }))
+            "lease_until": self.clock() + duration,
+        })))
 
-    def release(self, lease: Lease) -> None:
+    def release_flow(self, lease: Lease) -> Flow[None]:
         """Give the lease up (on graceful stop) so another consumer can take it at once."""
-        self._write(lease.model_copy(update={"owner": None, "lease_until": 0.0}))
+        yield from self._write(lease.model_copy(update={"owner": None, "lease_until": 0.0}))
 
-    def _must(self, lease: Lease) -> Lease:
-        written = self._write(lease)
+    def _must(self, lease: Lease) -> Flow[Lease]:
+        written = yield from self._write(lease)
         if written is None:
             raise LeaseLostError(
                 f"lease on shard {lease.shard_id} of group {self.group!r} was taken by "

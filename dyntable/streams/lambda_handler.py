@@ -10,6 +10,18 @@ raised and Lambda retries the whole batch.
 
 Nothing here touches the network or the table. Logs name records by sequence number and
 event ID, never by item values.
+
+:func:`process_batch` runs plain handlers and refuses a router with coroutine handlers;
+:func:`process_batch_async` awaits them. Lambda's Python runtime calls the function's
+handler synchronously, so an async batch runs in an event loop of the handler's own, one
+per invocation::
+
+    def handler(event, context):
+        return asyncio.run(router.async_lambda_handler(event, context))
+
+Clients and transports made at module level (once per execution environment) can be used
+by every invocation's loop: :class:`~dyntable.transport.aio_http.AsyncHttpTransport` opens
+new connections in a new loop.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from dyntable.streams.records import StreamRecordError
 if TYPE_CHECKING:
     from dyntable.streams.router import Router
 
-__all__ = ["process_batch"]
+__all__ = ["process_batch", "process_batch_async"]
 
 log = logging.getLogger("dyntable.streams")
 
@@ -63,11 +75,30 @@ def process_batch(router: Router, event: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         StreamRecordError: the event is not a stream batch, or a failing record has no
             sequence number to report (Lambda then retries the whole batch).
+        InvalidRequestError: the router has coroutine handlers (nothing is handled): use
+            :func:`process_batch_async`.
     """
+    router.refuse_async_handlers("router.lambda_handler")
     records = _records(event)
     for i, raw in enumerate(records):
         try:
             router.handle(raw)
+        except Exception as exc:
+            return {"batchItemFailures": _failures(records, i, exc)}
+    log.debug("stream batch of %d record(s) handled", len(records))
+    return {"batchItemFailures": []}
+
+
+async def process_batch_async(router: Router, event: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`process_batch` awaiting coroutine handlers (plain ones are called as usual).
+
+    Records are handled one after the other, in order, each handler finishing before the
+    next record; the answer and the errors are :func:`process_batch`'s.
+    """
+    records = _records(event)
+    for i, raw in enumerate(records):
+        try:
+            await router.handle_async(raw)
         except Exception as exc:
             return {"batchItemFailures": _failures(records, i, exc)}
     log.debug("stream batch of %d record(s) handled", len(records))

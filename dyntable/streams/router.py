@@ -18,15 +18,22 @@ Dispatch rules: ``on_remove`` handlers get every removal, TTL expirations includ
 ``on_any`` handlers get every event of their model (of every model when given none).
 Records whose entity is unknown go to ``on_unknown`` handlers, and are skipped (logged
 without item values) when there are none. Handlers run in registration order.
+
+Handlers may be coroutine functions (``async def``) where they are awaited: with
+:meth:`Router.dispatch_async` / :meth:`Router.handle_async`, the
+:class:`~dyntable.streams.async_consumer.AsyncStreamConsumer` and
+:meth:`Router.async_lambda_handler`. The sync paths (:meth:`Router.dispatch`, the
+:class:`~dyntable.streams.consumer.StreamConsumer`, :meth:`Router.lambda_handler`) refuse
+them with :class:`~dyntable.errors.InvalidRequestError` rather than drop their work.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dyntable.errors import DeclarationError
+from dyntable.errors import DeclarationError, InvalidRequestError
 from dyntable.streams.events import StreamEvent, decode_record
 from dyntable.streams.records import StreamRecord, parse_record
 
@@ -38,7 +45,8 @@ __all__ = ["Decorator", "Handler", "Router"]
 
 M = TypeVar("M", bound="Model")
 H = TypeVar("H", bound=Callable[..., object])
-#: A stream handler: takes the typed event, its return value is ignored.
+#: A stream handler: takes the typed event; its return value is ignored, unless it is an
+#: awaitable (a coroutine function's), which the async paths await.
 Handler = Callable[[StreamEvent[M]], object]
 #: What ``on_insert(Model)`` and friends return: a decorator returning the handler as is.
 Decorator = Callable[[Handler[M]], Handler[M]]
@@ -131,14 +139,40 @@ class Router:
         record = raw if isinstance(raw, StreamRecord) else parse_record(raw)
         return decode_record(self.table, record)
 
-    def dispatch(self, event: StreamEvent[Any]) -> int:
-        """Run the handlers of ``event``; return how many ran. Handler errors propagate."""
+    def _handlers_of(self, event: StreamEvent[Any]) -> list[_AnyHandler]:
         handlers = self.handlers_for(event)
         if not handlers:
             log.debug("stream record %s (%s, entity %s): no handler", event.sequence_number,
                       event.record.event_name, event.entity or "?")
+        return handlers
+
+    def dispatch(self, event: StreamEvent[Any]) -> int:
+        """Run the handlers of ``event``; return how many ran. Handler errors propagate.
+
+        Raises:
+            InvalidRequestError: a handler returned an awaitable (it is async): use
+                :meth:`dispatch_async`.
+        """
+        handlers = self._handlers_of(event)
         for handler in handlers:
-            handler(event)
+            result = handler(event)
+            if isinstance(result, Awaitable):
+                if isinstance(result, Coroutine):
+                    result.close()  # never started: nothing ran, no "never awaited" warning
+                raise InvalidRequestError(
+                    f"stream handler {_name(handler)} is async (it returned an awaitable); "
+                    "the sync path cannot await it: use AsyncStreamConsumer, or "
+                    "router.async_lambda_handler in Lambda")
+        return len(handlers)
+
+    async def dispatch_async(self, event: StreamEvent[Any]) -> int:
+        """Run the handlers of ``event`` in order, awaiting those that return an awaitable;
+        return how many ran. Handler errors propagate."""
+        handlers = self._handlers_of(event)
+        for handler in handlers:
+            result = handler(event)
+            if isinstance(result, Awaitable):
+                await result
         return len(handlers)
 
     def handle(self, raw: Mapping[str, Any] | StreamRecord) -> StreamEvent[Any]:
@@ -146,6 +180,39 @@ class Router:
         event = self.decode(raw)
         self.dispatch(event)
         return event
+
+    async def handle_async(self, raw: Mapping[str, Any] | StreamRecord) -> StreamEvent[Any]:
+        """Decode one record and dispatch it with :meth:`dispatch_async`; return its event."""
+        event = self.decode(raw)
+        await self.dispatch_async(event)
+        return event
+
+    def async_handlers(self) -> list[Callable[..., object]]:
+        """The registered handlers that are coroutine functions, in registration order."""
+        from inspect import iscoroutinefunction
+
+        every = [h for group in self._handlers.values() for h in group] + self._unknown
+        found: list[Callable[..., object]] = []
+        for handler in every:
+            call = type(handler).__call__  # an object with an async __call__
+            if (iscoroutinefunction(handler) or iscoroutinefunction(call)) and \
+                    not any(handler is f for f in found):
+                found.append(handler)
+        return found
+
+    def refuse_async_handlers(self, where: str) -> None:
+        """Raise when coroutine handlers are registered: ``where`` cannot await them.
+
+        Raises:
+            InvalidRequestError: naming the async handlers and what runs them.
+        """
+        found = self.async_handlers()
+        if found:
+            names = ", ".join(_name(h) for h in found)
+            raise InvalidRequestError(
+                f"{where} runs handlers synchronously, and {names} "
+                f"{'is' if len(found) == 1 else 'are'} async: use AsyncStreamConsumer, or "
+                "router.async_lambda_handler in Lambda (see docs/streams.md)")
 
     def handle_all(self, records: Iterable[Mapping[str, Any] | StreamRecord]) -> int:
         """Handle records in order, stopping at the first error; return how many were handled."""
@@ -164,3 +231,23 @@ class Router:
         from dyntable.streams.lambda_handler import process_batch
 
         return process_batch(self, event)
+
+    async def async_lambda_handler(self, event: Mapping[str, Any], context: object = None
+                                   ) -> dict[str, Any]:
+        """:meth:`lambda_handler` for routers with coroutine handlers: awaits them.
+
+        Lambda calls handlers synchronously; run this in a loop per invocation::
+
+            def handler(event, context):
+                return asyncio.run(router.async_lambda_handler(event, context))
+
+        See :func:`.lambda_handler.process_batch_async`.
+        """
+        from dyntable.streams.lambda_handler import process_batch_async
+
+        return await process_batch_async(self, event)
+
+
+def _name(handler: Callable[..., object]) -> str:
+    return str(getattr(handler, "__qualname__", None) or getattr(handler, "__name__", None)
+               or repr(handler))

@@ -1,16 +1,34 @@
-"""Shard listing (pagination), lineage order, the Streams API over a transport, errors."""
+"""The Streams call flows (shard listing with pagination, iterators, records, the stream of
+a table), lineage order, errors, and the older call-per-method shape over the send path."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from botocore.stub import Stubber
 
-from dyntable.errors import ExpiredIteratorError, ServiceError, ThrottlingError, TrimmedDataError
-from dyntable.streams.source import Shard, TransportStreams, lineage_order, list_shards
+from dyntable.errors import (
+    ExpiredIteratorError,
+    InvalidRequestError,
+    ServiceError,
+    ThrottlingError,
+    TrimmedDataError,
+)
+from dyntable.operations.flow import Flow, Request
+from dyntable.streams.source import (
+    Shard,
+    TransportStreams,
+    get_records_flow,
+    lineage_order,
+    list_shards_flow,
+    shard_iterator_flow,
+    stream_arn_flow,
+)
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.mock import MockTransport
+
+R = TypeVar("R")
 
 
 def _shard(sid: str, start: str, parent: str | None = None,
@@ -24,33 +42,58 @@ def _shard(sid: str, start: str, parent: str | None = None,
     return raw
 
 
-class PagedAPI:
-    def __init__(self, pages: list[list[dict[str, Any]]]) -> None:
-        self.pages = pages
-        self.calls: list[dict[str, Any]] = []
-
-    def describe_stream(self, **params: Any) -> dict[str, Any]:
-        self.calls.append(params)
-        i = len(self.calls) - 1
-        desc: dict[str, Any] = {"StreamStatus": "ENABLED", "Shards": self.pages[i]}
-        if i + 1 < len(self.pages):
-            desc["LastEvaluatedShardId"] = self.pages[i][-1]["ShardId"]
-        return {"StreamDescription": desc}
-
-    def get_shard_iterator(self, **params: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def get_records(self, **params: Any) -> dict[str, Any]:
-        raise NotImplementedError
+def _drive(flow: Flow[R], answers: list[dict[str, Any]]) -> tuple[R, list[Request]]:
+    """Run ``flow`` answering its requests from ``answers``, in order."""
+    sent: list[Request] = []
+    try:
+        step = next(flow)
+        while True:
+            assert isinstance(step, Request)
+            sent.append(step)
+            step = flow.send(answers[len(sent) - 1])
+    except StopIteration as stop:
+        result: R = stop.value
+        return result, sent
 
 
 def test_list_shards_follows_pagination() -> None:
-    api = PagedAPI([[_shard("a", "1", end="5")], [_shard("b", "6", parent="a")]])
-    status, shards = list_shards(api, "arn")
+    answers = [
+        {"StreamDescription": {"StreamStatus": "ENABLED", "LastEvaluatedShardId": "a",
+                               "Shards": [_shard("a", "1", end="5")]}},
+        {"StreamDescription": {"StreamStatus": "ENABLED",
+                               "Shards": [_shard("b", "6", parent="a")]}},
+    ]
+    (status, shards), sent = _drive(list_shards_flow("arn"), answers)
     assert status == "ENABLED"
     assert [s.shard_id for s in shards] == ["a", "b"]
     assert shards[0].closed and not shards[1].closed
-    assert api.calls == [{"StreamArn": "arn"}, {"StreamArn": "arn", "ExclusiveStartShardId": "a"}]
+    assert [(r.operation, r.params) for r in sent] == [
+        ("DescribeStream", {"StreamArn": "arn"}),
+        ("DescribeStream", {"StreamArn": "arn", "ExclusiveStartShardId": "a"}),
+    ]
+
+
+def test_iterator_and_records_flows() -> None:
+    it, sent = _drive(shard_iterator_flow("arn", "a", "AFTER_SEQUENCE_NUMBER", "12"),
+                      [{"ShardIterator": "it-1"}])
+    assert it == "it-1"
+    assert sent[0].params == {"StreamArn": "arn", "ShardId": "a",
+                              "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                              "SequenceNumber": "12"}
+    (records, following), sent = _drive(get_records_flow("it-1", 7),
+                                        [{"Records": [{"x": 1}], "NextShardIterator": "it-2"}])
+    assert (records, following) == ([{"x": 1}], "it-2")
+    assert sent[0].params == {"ShardIterator": "it-1", "Limit": 7}
+    (records, following), _ = _drive(get_records_flow("it-2", 7), [{"Records": []}])
+    assert (records, following) == ([], None)  # a closed shard read to its end
+
+
+def test_stream_arn_needs_a_stream() -> None:
+    with_stream = {"Table": {"LatestStreamArn": "arn:s",
+                             "StreamSpecification": {"StreamEnabled": True}}}
+    assert _drive(stream_arn_flow("t"), [with_stream])[0] == "arn:s"
+    with pytest.raises(InvalidRequestError, match="no stream"):
+        _drive(stream_arn_flow("t"), [{"Table": {"TableName": "t"}}])
 
 
 def test_lineage_puts_parents_first_and_compares_numbers() -> None:
@@ -95,7 +138,7 @@ def test_stream_errors_are_the_shared_classes() -> None:
     assert errors.SERVICE_ERRORS["TrimmedDataAccessException"] is errors.TrimmedDataError
 
 
-def test_transport_streams_sends_each_call_through_the_transport() -> None:
+def test_transport_streams_sends_each_call_through_the_send_path() -> None:
     answers: dict[str, dict[str, Any]] = {
         "DescribeStream": {"StreamDescription": {"StreamStatus": "ENABLED", "Shards": []}},
         "GetShardIterator": {"ShardIterator": "it-1"},
@@ -104,7 +147,7 @@ def test_transport_streams_sends_each_call_through_the_transport() -> None:
     }
     transport = MockTransport(lambda operation, params: answers[operation])
     streams = TransportStreams(transport)
-    assert list_shards(streams, "arn:s") == ("ENABLED", [])
+    assert streams.describe_stream(StreamArn="arn:s")["StreamDescription"]["Shards"] == []
     assert streams.get_shard_iterator(StreamArn="arn:s", ShardId="a",
                                       ShardIteratorType="LATEST")["ShardIterator"] == "it-1"
     assert streams.get_records(ShardIterator="it-1", Limit=5)["NextShardIterator"] == "it-2"
