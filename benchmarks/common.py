@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,8 @@ __all__ = [
     "RAW",
     "Section",
     "Stat",
+    "ainterleave_batches",
+    "ainterleave_calls",
     "interleave_batches",
     "interleave_calls",
     "p95",
@@ -29,6 +31,7 @@ __all__ = [
 RAW = "raw boto3"
 
 Case = Callable[[], Any]
+AsyncCase = Callable[[], Awaitable[Any]]
 
 
 def p95(values: list[float]) -> float:
@@ -86,6 +89,51 @@ def interleave_batches(
             case = cases[name]
             start = clock()
             case()
+            samples[name].append((clock() - start) / per_batch)
+    return samples
+
+
+async def ainterleave_calls(
+    cases: Mapping[str, AsyncCase], *, reps: int, calls: int, warmup: int = 5
+) -> dict[str, list[float]]:
+    """:func:`interleave_calls` inside a running event loop: each case is awaited.
+
+    A sync contender is given as a coroutine function that calls it (nothing else runs
+    in the loop meanwhile, so it blocks no other contender).
+    """
+    names = list(cases)
+    for _ in range(warmup):
+        for name in names:
+            await cases[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for rep in range(reps):
+        gc.collect()
+        for i in range(calls):
+            for name in rotated(names, rep + i):
+                case = cases[name]
+                start = clock()
+                await case()
+                samples[name].append(clock() - start)
+    return samples
+
+
+async def ainterleave_batches(
+    cases: Mapping[str, AsyncCase], *, reps: int, per_batch: int, warmup: int = 1
+) -> dict[str, list[float]]:
+    """:func:`interleave_batches` inside a running event loop (seconds per unit)."""
+    names = list(cases)
+    for _ in range(warmup):
+        for name in names:
+            await cases[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for rep in range(reps):
+        for name in rotated(names, rep):
+            gc.collect()
+            case = cases[name]
+            start = clock()
+            await case()
             samples[name].append((clock() - start) / per_batch)
     return samples
 

@@ -15,6 +15,8 @@ from benchmarks.common import RAW
 from benchmarks.items import bench_table
 
 __all__ = [
+    "AIODYNAMO",
+    "DYN_ASYNC",
     "DYN_BOTO3",
     "DYN_CACHE",
     "DYN_HTTP",
@@ -32,6 +34,8 @@ PYDYNOX = "pydynox"
 DYN_BOTO3 = "dyntable (boto3)"
 DYN_HTTP = "dyntable (http)"
 DYN_CACHE = "dyntable (cache over http)"
+DYN_ASYNC = "dyntable (async http)"
+AIODYNAMO = "aiodynamo (httpx)"
 REGION = "us-east-1"
 
 

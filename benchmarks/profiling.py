@@ -36,7 +36,7 @@ def _local_cases() -> dict[str, tuple[Callable[[], Any], int]]:
     }
 
 
-def _network_cases(db: Any) -> dict[str, tuple[Callable[[], Any], int]]:
+def _network_cases(db: Any, raw: Any) -> dict[str, tuple[Callable[[], Any], int]]:
     from benchmarks.contenders import seed
 
     obj = to_dyntable(make_rows(1, tenant="profile")[0])
@@ -45,7 +45,7 @@ def _network_cases(db: Any) -> dict[str, tuple[Callable[[], Any], int]]:
     from dyntable.codec.items import codec_for
 
     codec = codec_for(Invoice)
-    seed(db.transport.client, db.table_name, [codec.encode(to_dyntable(r)) for r in rows])
+    seed(raw, db.table_name, [codec.encode(to_dyntable(r)) for r in rows])
     return {
         "put": (lambda: db.put(obj), 1000),
         "get": (lambda: db.get(Invoice, tenant="profile", invoice_id=obj.invoice_id), 1000),
@@ -97,14 +97,16 @@ def main(argv: list[str] | None = None) -> None:
                 from dyntable.testing.dynamodb_local import DynamoDBLocal
 
                 endpoint = stack.enter_context(DynamoDBLocal()).endpoint_url
-            from benchmarks.contenders import create_table
+            import boto3
 
-            db = bench_table.connect(endpoint_url=endpoint, region="us-east-1",
+            from benchmarks.contenders import REGION, create_table
+
+            db = bench_table.connect(endpoint_url=endpoint, region=REGION,
                                      table_name="bench-profile")
-            client: Any = getattr(db.transport, "client")  # noqa: B009 - the boto3 client
-            create_table(client, db.table_name)
+            raw = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+            create_table(raw, db.table_name)
             stack.callback(db.delete_table)
-            cases.update(_network_cases(db))
+            cases.update(_network_cases(db, raw))
         for name in wanted:
             case, times = cases[name]
             _profile(name, case, times, args.top, args.pyinstrument)

@@ -30,7 +30,8 @@ from benchmarks.contenders import DYN_HTTP, Env
 __all__ = ["Plan", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("codec", "latency", "bulk", "memory", "startup")
+SECTIONS = ("codec", "latency", "bulk", "async", "memory", "startup")
+NETWORK = {"latency", "bulk", "async", "memory"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def _log(msg: str) -> None:
 
 
 def _network(env: Env, plan: Plan, only: set[str]) -> list[Section]:
+    from benchmarks.aio import run_async
     from benchmarks.bulk import run_bulk
     from benchmarks.latency import run_latency
     from benchmarks.memory import run_memory
@@ -91,6 +93,11 @@ def _network(env: Env, plan: Plan, only: set[str]) -> list[Section]:
     if "bulk" in only:
         _log(f"bulk write of {plan.bulk_size:,} items")
         out.append(run_bulk(env, size=plan.bulk_size, reps=plan.bulk_reps))
+    if "async" in only:
+        _log("async client against aiodynamo: put / get / query / bulk write")
+        out += run_async(env, reps=plan.reps, calls=plan.calls, query_calls=plan.query_calls,
+                         query_size=plan.query_size, bulk_size=plan.bulk_size,
+                         bulk_reps=plan.bulk_reps)
     if "memory" in only:
         _log(f"scan memory at {plan.scan_sizes} items")
         out.append(run_memory(env, sizes=plan.scan_sizes))
@@ -109,7 +116,7 @@ def run(plan: Plan, only: set[str], endpoint: str | None) -> tuple[list[Section]
     if "codec" in only:
         _log("codec")
         sections += run_codec(plan.codec_reps)
-    if only & {"latency", "bulk", "memory"}:
+    if only & NETWORK:
         with ExitStack() as stack:
             if endpoint is None:
                 from dyntable.testing.dynamodb_local import DynamoDBLocal
