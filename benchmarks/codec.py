@@ -38,7 +38,7 @@ def codec_cases() -> dict[str, tuple[Case, Case]]:
     """Contender -> (encode a batch, decode a batch), each over :data:`BATCH` items."""
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-    from dyntable.codec.items import codec_for
+    from dyntable._internal.codec.items import codec_for
 
     rows = make_rows(BATCH)
     raw_items = [raw_encode(r) for r in rows]

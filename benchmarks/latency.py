@@ -155,7 +155,7 @@ def _dyn_query(db: Any) -> list[Invoice]:
 
 
 def _codec() -> Any:
-    from dyntable.codec.items import codec_for
+    from dyntable._internal.codec.items import codec_for
 
     return codec_for(Invoice)
 

@@ -25,7 +25,7 @@ LOCAL = ("encode", "decode")
 
 
 def _local_cases() -> dict[str, tuple[Callable[[], Any], int]]:
-    from dyntable.codec.items import codec_for
+    from dyntable._internal.codec.items import codec_for
 
     codec = codec_for(Invoice)
     objs = [to_dyntable(r) for r in make_rows(200)]
@@ -42,7 +42,7 @@ def _network_cases(db: Any, raw: Any) -> dict[str, tuple[Callable[[], Any], int]
     obj = to_dyntable(make_rows(1, tenant="profile")[0])
     db.put(obj)
     rows = make_rows(1000, tenant="profile-q")
-    from dyntable.codec.items import codec_for
+    from dyntable._internal.codec.items import codec_for
 
     codec = codec_for(Invoice)
     seed(raw, db.table_name, [codec.encode(to_dyntable(r)) for r in rows])

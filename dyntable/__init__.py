@@ -13,6 +13,8 @@ from dyntable._lazy import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from dyntable._internal.operations.collections import Collection
+    from dyntable._internal.operations.reads import Page
     from dyntable.async_client import (
         AsyncClient,
         AsyncQuery,
@@ -22,8 +24,6 @@ if TYPE_CHECKING:
     )
     from dyntable.client import Client, Query, Scan, Transaction, UpdateBuilder
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
-    from dyntable.operations.collections import Collection
-    from dyntable.operations.reads import Page
     from dyntable.schema.keys import ItemKey, Key
     from dyntable.schema.model import TTL, Model, Version
     from dyntable.schema.table import GSI, LSI
@@ -39,13 +39,13 @@ _LAZY: dict[str, str] = {
     "Transaction": "dyntable.client",
     "Client": "dyntable.client",
     "UpdateBuilder": "dyntable.client",
-    "Collection": "dyntable.operations.collections",
+    "Collection": "dyntable._internal.operations.collections",
     "F": "dyntable.expressions.paths",
     "GSI": "dyntable.schema.table",
     "Key": "dyntable.schema.keys",
     "LSI": "dyntable.schema.table",
     "Model": "dyntable.schema.model",
-    "Page": "dyntable.operations.reads",
+    "Page": "dyntable._internal.operations.reads",
     "Path": "dyntable.expressions.paths",
     "Query": "dyntable.client",
     "Scan": "dyntable.client",

@@ -1,7 +1,7 @@
 """The asyncio batch writer: chunks sent by up to ``concurrency`` tasks at once.
 
 Same books and semantics as the sync :class:`~dyntable.batch_writer.BatchWriter`
-(:class:`~dyntable.operations.batch_write.WriterBook`): every item handed over is either
+(:class:`~dyntable._internal.operations.batch_write.WriterBook`): every item handed over is either
 confirmed written or listed in the :class:`~dyntable.errors.BatchWriteError` raised when
 the writer stops or closes; the first failure stops it.
 """
@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from dyntable._internal.operations.batch_base import BatchStats
+from dyntable._internal.operations.batch_write import WriteAction, WriterBook
+from dyntable._internal.operations.flow import Flow
 from dyntable.errors import BatchWriteError, InvalidRequestError
-from dyntable.operations.batch_base import BatchStats
-from dyntable.operations.batch_write import WriteAction, WriterBook
-from dyntable.operations.flow import Flow
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model

@@ -12,21 +12,26 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dyntable.client import cursor_secret_of
-from dyntable.errors import InvalidRequestError
-from dyntable.expressions.conditions import Condition
-from dyntable.expressions.paths import Path
-from dyntable.operations.batch_get import BatchGetResult, batch_get
-from dyntable.operations.batch_write import WriterBook
-from dyntable.operations.collections import Collection, collection_flow, collection_request
-from dyntable.operations.flow import Emit, Flow, Request, Sleep
-from dyntable.operations.item_flows import UpdateBuilderBase, delete_flow, get_flow, put_flow
-from dyntable.operations.query import QueryBuilder
-from dyntable.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
-from dyntable.operations.retry import Backoff
-from dyntable.operations.send import send
-from dyntable.operations.statements import statement_flow
-from dyntable.operations.tables import (
+from dyntable._internal.operations.batch_get import BatchGetResult, batch_get
+from dyntable._internal.operations.batch_write import WriterBook
+from dyntable._internal.operations.collections import (
+    Collection,
+    collection_flow,
+    collection_request,
+)
+from dyntable._internal.operations.flow import Emit, Flow, Request, Sleep
+from dyntable._internal.operations.item_flows import (
+    UpdateBuilderBase,
+    delete_flow,
+    get_flow,
+    put_flow,
+)
+from dyntable._internal.operations.query import QueryBuilder
+from dyntable._internal.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
+from dyntable._internal.operations.retry import Backoff
+from dyntable._internal.operations.send import send
+from dyntable._internal.operations.statements import statement_flow
+from dyntable._internal.operations.tables import (
     create_table_flow,
     delete_table_flow,
     describe_flow,
@@ -34,7 +39,11 @@ from dyntable.operations.tables import (
     table_exists_flow,
     wait_active_flow,
 )
-from dyntable.operations.transactions import TransactionBuilder, transact_get
+from dyntable._internal.operations.transactions import TransactionBuilder, transact_get
+from dyntable.client import cursor_secret_of
+from dyntable.errors import InvalidRequestError
+from dyntable.expressions.conditions import Condition
+from dyntable.expressions.paths import Path
 from dyntable.transport.base import not_idempotent
 
 if TYPE_CHECKING:

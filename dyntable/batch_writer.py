@@ -1,6 +1,6 @@
 """The sync batch writer: chunks sent from the calling thread or from sender threads.
 
-The retries and the books are I/O-free (:mod:`dyntable.operations.batch_write`); this
+The retries and the books are I/O-free (:mod:`dyntable._internal.operations.batch_write`); this
 module only sends the chunks, with threads when ``concurrency > 1``.
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dyntable._internal.operations.batch_base import BatchStats
+from dyntable._internal.operations.batch_write import WRITE_CHUNK, WriteAction, WriterBook
+from dyntable._internal.operations.flow import Flow
 from dyntable.errors import BatchWriteError, InvalidRequestError
-from dyntable.operations.batch_base import BatchStats
-from dyntable.operations.batch_write import WRITE_CHUNK, WriteAction, WriterBook
-from dyntable.operations.flow import Flow
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model

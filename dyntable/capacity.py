@@ -15,7 +15,7 @@ Units of work nest (an outer one sees what inner ones see) and follow
 
 Estimated capacity: :func:`estimate_read_units`, :func:`estimate_query_read_units` and
 :func:`estimate_write_units` apply DynamoDB's rounding rules to item sizes (see
-:func:`dyntable.codec.limits.item_size`). Cost: :class:`Prices` (on-demand, default
+:func:`dyntable._internal.codec.limits.item_size`). Cost: :class:`Prices` (on-demand, default
 us-east-1) times units.
 
 The logging and metrics hooks (:func:`logging_hook`, :class:`OperationMetrics`) live in

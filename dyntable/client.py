@@ -1,4 +1,5 @@
-"""``Client``: the sync driver. Runs the flows of :mod:`dyntable.operations` over a transport.
+"""``Client``: the sync driver. Runs the flows of :mod:`dyntable._internal.operations`
+over a transport.
 
 ``db = table.connect()`` makes one; it sends nothing until used (no DescribeTable at
 connect time). Every method builds a flow (no I/O) and runs it with :meth:`Client.run`,
@@ -13,20 +14,26 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dyntable.errors import InvalidRequestError
-from dyntable.expressions.conditions import Condition
-from dyntable.expressions.paths import Path
-from dyntable.operations.batch_get import BatchGetResult, batch_get
-from dyntable.operations.batch_write import WriterBook
-from dyntable.operations.collections import Collection, collection_flow, collection_request
-from dyntable.operations.flow import Emit, Flow, Request, Sleep
-from dyntable.operations.item_flows import UpdateBuilderBase, delete_flow, get_flow, put_flow
-from dyntable.operations.query import QueryBuilder
-from dyntable.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
-from dyntable.operations.retry import Backoff
-from dyntable.operations.send import send
-from dyntable.operations.statements import statement_flow
-from dyntable.operations.tables import (
+from dyntable._internal.operations.batch_get import BatchGetResult, batch_get
+from dyntable._internal.operations.batch_write import WriterBook
+from dyntable._internal.operations.collections import (
+    Collection,
+    collection_flow,
+    collection_request,
+)
+from dyntable._internal.operations.flow import Emit, Flow, Request, Sleep
+from dyntable._internal.operations.item_flows import (
+    UpdateBuilderBase,
+    delete_flow,
+    get_flow,
+    put_flow,
+)
+from dyntable._internal.operations.query import QueryBuilder
+from dyntable._internal.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
+from dyntable._internal.operations.retry import Backoff
+from dyntable._internal.operations.send import send
+from dyntable._internal.operations.statements import statement_flow
+from dyntable._internal.operations.tables import (
     create_table_flow,
     delete_table_flow,
     describe_flow,
@@ -34,7 +41,10 @@ from dyntable.operations.tables import (
     table_exists_flow,
     wait_active_flow,
 )
-from dyntable.operations.transactions import TransactionBuilder, transact_get
+from dyntable._internal.operations.transactions import TransactionBuilder, transact_get
+from dyntable.errors import InvalidRequestError
+from dyntable.expressions.conditions import Condition
+from dyntable.expressions.paths import Path
 from dyntable.transport.base import not_idempotent
 
 if TYPE_CHECKING:
@@ -365,7 +375,7 @@ class UpdateBuilder(UpdateBuilderBase[M]):
     Top-level fields are given as keywords (``set(name="Ada")``); nested paths as a path and
     a value (``set(F.address.city, "Paris")``). Actions: set, remove, add, delete, append,
     prepend, set_default, condition, expect_version (see
-    :class:`~dyntable.operations.update_actions.UpdateActions`).
+    :class:`~dyntable._internal.operations.update_actions.UpdateActions`).
     """
 
     def __init__(self, client: Client, target: Any, key: Mapping[str, Any]) -> None:
@@ -416,7 +426,7 @@ class _Reads(ReadBuilder[M]):
 
 class Query(_Reads[M], QueryBuilder[M]):
     """A query on a model's key, run by the sync client (see
-    :class:`~dyntable.operations.query.QueryBuilder` for the builder methods)."""
+    :class:`~dyntable._internal.operations.query.QueryBuilder` for the builder methods)."""
 
     def __init__(self, client: Client, key: ModelKey[M], fields: Mapping[str, Any]) -> None:
         QueryBuilder.__init__(self, client._context(), key, fields)
@@ -434,7 +444,7 @@ class Scan(_Reads[M], ScanBuilder[M]):
 class Transaction(TransactionBuilder):
     """A write transaction (``with db.transaction() as tx:``), committed when the block
     ends without an exception; nothing is sent when it raises. See
-    :class:`~dyntable.operations.transactions.TransactionBuilder`."""
+    :class:`~dyntable._internal.operations.transactions.TransactionBuilder`."""
 
     def __init__(self, client: Client, **options: Any) -> None:
         super().__init__(client.table, client.table_name, **options)

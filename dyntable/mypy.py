@@ -68,7 +68,7 @@ _ITEM_KEY = "dyntable.schema.keys.ItemKey"
 _MODEL_KEY_CALL = "dyntable.schema.keys.ModelKey.__call__"
 _MODEL = "dyntable.schema.model.Model"
 _META = "dyntable"
-#: The template field rule of dyntable.schema.templates: ``{name}`` or ``{name:spec}``.
+#: The template field rule of dyntable._internal.schema.templates: ``{name}`` or ``{name:spec}``.
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*)?\}")
 
 ITEM = "item"

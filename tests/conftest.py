@@ -20,8 +20,8 @@ from typing import Any, cast
 
 import pytest
 
+from dyntable._internal.operations.tables import create_table_params
 from dyntable.client import Client
-from dyntable.operations.tables import create_table_params
 from dyntable.transport.base import Transport
 from tests.async_facade import Facade, shared_loop
 from tests.models import shop

@@ -12,9 +12,9 @@ import typing
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dyntable.codec.fields import Encoder, field_kind, make_encoder
-from dyntable.codec.pydantic_loaded import is_model_class
-from dyntable.codec.values import to_av
+from dyntable._internal.codec.fields import Encoder, field_kind, make_encoder
+from dyntable._internal.codec.pydantic_loaded import is_model_class
+from dyntable._internal.codec.values import to_av
 from dyntable.errors import ExpressionError, InvalidValueError
 from dyntable.expressions.conditions import (
     COMPARATORS,
@@ -34,7 +34,7 @@ from dyntable.expressions.paths import IfNotExists, ListAppend, Minus, Path, Plu
 from dyntable.expressions.updates import Action
 
 if TYPE_CHECKING:
-    from dyntable.codec.items import ItemCodec
+    from dyntable._internal.codec.items import ItemCodec
 
 __all__ = ["MAX_EXPRESSION_LENGTH", "Compiler"]
 
@@ -99,7 +99,7 @@ class Compiler:
         fields = self.codec.spec.fields
         head = path.elements[0]
         if head not in fields:
-            from dyntable.codec.items import suggest
+            from dyntable._internal.codec.items import suggest
 
             raise ExpressionError(
                 f"{self.model_name} has no field {head!r}{suggest([head], fields)} "
@@ -238,7 +238,7 @@ class Compiler:
 
     def key_condition(self, cond: Condition) -> str:
         """Compile a query's key condition (equality on the partition, at most one sort-key
-        comparison; both built by :mod:`dyntable.operations.query`)."""
+        comparison; both built by :mod:`dyntable._internal.operations.query`)."""
         return self.condition(cond)
 
     # -- updates ---------------------------------------------------------------------------

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dyntable.errors import TableNotFoundError
-from dyntable.operations.tables import (
+from dyntable._internal.operations.tables import (
     attribute_definitions,
     create_table_params,
     gsi_definition,
     ttl_params,
 )
+from dyntable.errors import TableNotFoundError
 from dyntable.schema.table import GSI, TableSchema
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Infrastructure export: the table as an ``AWS::DynamoDB::Table`` resource (CloudFormation, SAM).
 
 The resource is made from the same CreateTable parameters ``db.create_table()`` sends
-(:func:`~dyntable.operations.tables.create_table_params`), renamed to CloudFormation's
+(:func:`~dyntable._internal.operations.tables.create_table_params`), renamed to CloudFormation's
 property names, plus TTL (a separate call at creation, a property in CloudFormation).
 """
 
@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dyntable.operations.tables import create_table_params, ttl_params
+from dyntable._internal.operations.tables import create_table_params, ttl_params
 from dyntable.schema.table import TableSchema
 
 __all__ = [

@@ -20,15 +20,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dyntable.codec.values import from_av, to_av
+from dyntable._internal.codec.values import from_av, to_av
+from dyntable._internal.operations.flow import Request
+from dyntable._internal.operations.pages import pages
 from dyntable.errors import ConditionalCheckFailedError
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import attr, if_not_exists
 from dyntable.expressions.updates import Action
 from dyntable.migrations.errors import LockHeldError, MigrationError
-from dyntable.operations.flow import Request
-from dyntable.operations.pages import pages
 
 if TYPE_CHECKING:
     from dyntable.client import Client

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dyntable.codec.values import from_av
+from dyntable._internal.codec.values import from_av
 
 __all__ = ["MigrationReport"]
 

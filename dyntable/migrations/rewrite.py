@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dyntable.codec.values import from_av, to_av
+from dyntable._internal.codec.values import from_av, to_av
 from dyntable.errors import ExpressionError, InvalidValueError
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition, all_of

@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dyntable._internal.operations.flow import Request
+from dyntable._internal.operations.pages import pages
 from dyntable.errors import ConditionalCheckFailedError, ServiceError
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.paths import attr
@@ -32,8 +34,6 @@ from dyntable.migrations.history import History, MigrationState, SegmentState
 from dyntable.migrations.report import MigrationReport
 from dyntable.migrations.rewrite import Direction, rewrite_item
 from dyntable.migrations.segments import parse_segments
-from dyntable.operations.flow import Request
-from dyntable.operations.pages import pages
 
 if TYPE_CHECKING:
     from dyntable.client import Client

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from dyntable._internal.operations.flow import Flow, Sleep
+from dyntable._internal.operations.retry import Deadline
+from dyntable._internal.operations.tables import describe_flow
 from dyntable.errors import DyntableError
 from dyntable.migrations.diff import TableDiff, diff_live
 from dyntable.migrations.errors import SchemaSyncError
-from dyntable.operations.flow import Flow, Sleep
-from dyntable.operations.retry import Deadline
-from dyntable.operations.tables import describe_flow
 
 if TYPE_CHECKING:
     from dyntable.client import Client

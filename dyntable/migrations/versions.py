@@ -1,6 +1,6 @@
 """Model schema versions for migrations: eager upgrades and the codec hook's behaviour.
 
-The registry lives in :mod:`dyntable.schema.versions` (below the codec). This module adds:
+The registry lives in :mod:`dyntable._internal.schema.versions` (below the codec). This module adds:
 
 * :func:`upgrade_migration`: a data migration that rewrites every item of a model stored
   with an older schema version through the model's upgrade chain (the eager alternative to
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from dyntable.migrations.data import Migration
-from dyntable.migrations.errors import MigrationError
-from dyntable.schema.model import Model
-from dyntable.schema.versions import (
+from dyntable._internal.schema.versions import (
     VERSION_ATTRIBUTE,
     check_chain,
     register_upgrade,
     upgrade,
     upgrade_values,
 )
+from dyntable.migrations.data import Migration
+from dyntable.migrations.errors import MigrationError
+from dyntable.schema.model import Model
 
 __all__ = [
     "VERSION_ATTRIBUTE",

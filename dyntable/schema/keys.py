@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from dyntable._internal.schema.spec import KeySpec
     from dyntable.schema.model import Model
-    from dyntable.schema.spec import KeySpec
 
 __all__ = ["ItemKey", "Key", "ModelKey"]
 

@@ -14,8 +14,8 @@ from dyntable.schema.table import LSI, TableSchema
 
 if TYPE_CHECKING:
     # Loaded when the first model class is declared, not at ``import dyntable``.
-    from dyntable.schema.spec import FieldSpec, KeySpec, ModelSpec
-    from dyntable.schema.templates import Template
+    from dyntable._internal.schema.spec import FieldSpec, KeySpec, ModelSpec
+    from dyntable._internal.schema.templates import Template
 
 __all__ = ["TTL", "Model", "Version"]
 
@@ -109,7 +109,7 @@ class Model(BaseModel, metaclass=_ModelMeta):
         super().__init_subclass__()
 
     # Copies (``model_copy``, ``copy.copy``, ``copy.deepcopy``) keep the write receipts
-    # remembered for the original (see dyntable.schema.receipts), so a put of a copy does
+    # remembered for the original (see dyntable._internal.schema.receipts), so a put of a copy does
     # not drop the receipts other writers rely on.
 
     def __copy__(self) -> Self:
@@ -161,7 +161,7 @@ def _carry_receipts(original: Model, copied: Model) -> None:
     name = spec.version_field if spec is not None else None
     if name is None:
         return
-    from dyntable.schema.receipts import recall, remember
+    from dyntable._internal.schema.receipts import recall, remember
 
     version = original.__dict__.get(name)
     if isinstance(version, int):
@@ -183,7 +183,7 @@ def _markers(annotation: Any, metadata: list[Any]) -> set[str]:
 def _fields(
     cls: type[Model], table: TableSchema
 ) -> tuple[dict[str, FieldSpec], str | None, str | None]:
-    from dyntable.schema.spec import FieldSpec
+    from dyntable._internal.schema.spec import FieldSpec
 
     fields: dict[str, FieldSpec] = {}
     versions: list[str] = []
@@ -240,7 +240,7 @@ def _templates(
     fields: dict[str, FieldSpec],
     table: TableSchema,
 ) -> tuple[Template, ...]:
-    from dyntable.schema.templates import Template
+    from dyntable._internal.schema.templates import Template
 
     if not attrs:
         if source is not None:
@@ -267,8 +267,8 @@ def _resolve_key(
     cls: type[Model], attr: str, key: Key, fields: dict[str, FieldSpec], table: TableSchema,
     primary: Key | None,
 ) -> KeySpec:
-    from dyntable.schema.spec import KeySpec
-    from dyntable.schema.templates import Template
+    from dyntable._internal.schema.spec import KeySpec
+    from dyntable._internal.schema.templates import Template
 
     what = attr
     if key.index is None:
@@ -320,7 +320,7 @@ def _resolve_key(
 def _build_spec(
     cls: type[Model], table: TableSchema, entity: str, schema_version: int | None
 ) -> ModelSpec:
-    from dyntable.schema.spec import ModelSpec
+    from dyntable._internal.schema.spec import ModelSpec
 
     fields, version, ttl = _fields(cls, table)
     declared = _declared_keys(cls)

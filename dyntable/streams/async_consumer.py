@@ -23,8 +23,8 @@ from dyntable.errors import InvalidRequestError
 from dyntable.streams.polling import ConsumerBase, StartPosition, options_of
 
 if TYPE_CHECKING:
+    from dyntable._internal.operations.flow import Flow
     from dyntable.async_client import AsyncClient
-    from dyntable.operations.flow import Flow
     from dyntable.streams.router import Router
 
 __all__ = ["AsyncStreamConsumer"]

@@ -8,7 +8,7 @@ from the failed condition. Expiry uses wall-clock time (epoch seconds): consumer
 with synchronised clocks (NTP), and leases should last well beyond any clock skew.
 
 :class:`LeaseStore` does no I/O: each method returns a flow (the item flows of
-:mod:`dyntable.operations.item_flows`, a query, the table flows) that either client runs::
+:mod:`dyntable._internal.operations.item_flows`, a query, the table flows) that either client runs::
 
     lease = db.run(store.acquire_flow("shard-1", None, owner="a", duration=30))
     lease = await adb.run(store.acquire_flow("shard-1", None, owner="a", duration=30))
@@ -20,12 +20,16 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from dyntable._internal.operations.flow import Flow, gather
+from dyntable._internal.operations.item_flows import get_flow, put_flow
+from dyntable._internal.operations.query import QueryBuilder
+from dyntable._internal.operations.reads import ReadContext
+from dyntable._internal.operations.tables import (
+    create_table_flow,
+    table_exists_flow,
+    wait_active_flow,
+)
 from dyntable.errors import DyntableError, ResourceInUseError, VersionConflictError
-from dyntable.operations.flow import Flow, gather
-from dyntable.operations.item_flows import get_flow, put_flow
-from dyntable.operations.query import QueryBuilder
-from dyntable.operations.reads import ReadContext
-from dyntable.operations.tables import create_table_flow, table_exists_flow, wait_active_flow
 from dyntable.schema.keys import Key
 from dyntable.schema.model import Model, Version
 from dyntable.schema.table import TableSchema

@@ -22,8 +22,8 @@ from dyntable.errors import InvalidRequestError
 from dyntable.streams.polling import ConsumerBase, StartPosition, options_of
 
 if TYPE_CHECKING:
+    from dyntable._internal.operations.flow import Flow
     from dyntable.client import Client
-    from dyntable.operations.flow import Flow
     from dyntable.streams.router import Router
     from dyntable.streams.source import StreamsAPI
     from dyntable.transport.base import Transport

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from dyntable.codec.items import codec_for, entity_of
+from dyntable._internal.codec.items import codec_for, entity_of
 from dyntable.errors import DecodeError
 from dyntable.streams.records import MissingImageError, StreamRecord, StreamRecordError
 

@@ -1,7 +1,8 @@
 """The stream consumer's state and flows, shared by the sync and the asyncio consumer.
 
-:class:`Poller` does no I/O. Each step of consuming is a flow (:mod:`dyntable.operations.flow`)
-that a consumer runs with its client; the consumer calls the handlers between flows::
+:class:`Poller` does no I/O. Each step of consuming is a flow
+(:mod:`dyntable._internal.operations.flow`) that a consumer runs with its client; the
+consumer calls the handlers between flows::
 
     setup_flow()        DescribeTable (the stream), the lease table (created on demand)
     next_batch_flow()   shard listing and leases when due, lease renewal, iterators,
@@ -27,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from dyntable._internal.operations.flow import Flow, Sleep
 from dyntable.errors import ExpiredIteratorError, InvalidRequestError, TrimmedDataError
-from dyntable.operations.flow import Flow, Sleep
 from dyntable.streams.checkpoints import SHARD_END, Lease, LeaseLostError, LeaseStore
 from dyntable.streams.source import (
     Shard,

@@ -1,7 +1,7 @@
 """The DynamoDB Streams calls a consumer makes, as flows, and shard lineage.
 
-Each call is a :class:`~dyntable.operations.flow.Request` sent through the one send path
-(:func:`~dyntable.operations.send.send`); whichever client runs the flow sends it through
+Each call is a :class:`~dyntable._internal.operations.flow.Request` sent through the one send path
+(:func:`~dyntable._internal.operations.send.send`); whichever client runs the flow sends it through
 its transport, so the calls use that transport's endpoint, region, credentials, retries
 and hooks (every transport routes the Streams operations, see ``docs/transports.md``).
 Errors are the shared ones of :mod:`dyntable.errors` (``ExpiredIteratorError``,
@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+from dyntable._internal.operations.flow import Flow, Request
+from dyntable._internal.operations.send import send
+from dyntable._internal.operations.tables import describe_flow
 from dyntable.errors import InvalidRequestError
-from dyntable.operations.flow import Flow, Request
-from dyntable.operations.send import send
-from dyntable.operations.tables import describe_flow
 from dyntable.streams.records import sequence_key
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ class APITransport:
 def streams_transport(default: Transport, streams: Transport | StreamsAPI) -> Transport:
     """``default``, with the Streams operations sent to ``streams`` instead (a transport,
     or a :class:`StreamsAPI` object)."""
-    from dyntable.transport.jsonproto import STREAM_OPERATIONS
+    from dyntable._internal.transport.jsonproto import STREAM_OPERATIONS
     from dyntable.transport.routing import RoutingTransport
 
     route = cast("Transport", streams) if hasattr(streams, "send") else \

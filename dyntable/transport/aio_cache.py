@@ -3,7 +3,7 @@
 The same cache as :class:`~dyntable.transport.cache.CachedTransport` (same options,
 semantics, staleness rules and counters: read that module's docs), over an
 :class:`~dyntable.transport.base.AsyncTransport`. Both drive the plans of
-:mod:`dyntable.transport.cache_core`; this one awaits the inner calls::
+:mod:`dyntable._internal.transport.cache_core`; this one awaits the inner calls::
 
     transport = AsyncCachedTransport(AsyncHttpTransport(region="eu-west-1"))
     db = await shop.connect_async(transport=transport)
@@ -15,9 +15,9 @@ and its error (``maybe_applied`` included) reaches the caller as it came.
 
 from __future__ import annotations
 
+from dyntable._internal.transport.cache_core import CacheCore
 from dyntable.transport.aio_base import AsyncTransportBase
 from dyntable.transport.base import AsyncTransport, Params, Response
-from dyntable.transport.cache_core import CacheCore
 
 __all__ = ["AsyncCachedTransport"]
 

@@ -7,13 +7,13 @@ checks, error mapping, endpoint, region and credential resolution, the Streams r
 botocore's standard retry mode with its quota, ``request_timeout``, and the ambiguity rules
 (an attempt that may have been applied is resent only while
 :func:`~dyntable.transport.base.resend_allowed`, which is per task; errors carry
-``maybe_applied``). The connections are :mod:`dyntable.transport.aio_wire`'s.
+``maybe_applied``). The connections are :mod:`dyntable._internal.transport.aio_wire`'s.
 
 No event loop is created when this module is imported or a transport is built: connections
 are opened on first use, in the running loop. A transport serves one loop at a time and can
 be kept across ``asyncio.run`` calls (a Lambda handler running a loop per invocation): a
 new loop gets new connections, and the previous loop's are closed when it shuts down. See
-:mod:`dyntable.transport.aio_wire` for the details.
+:mod:`dyntable._internal.transport.aio_wire` for the details.
 
 Credentials from the environment (as Lambda sets them) or given as values are used in the
 loop; botocore's chain is loaded, and botocore credentials are refreshed, in a worker
@@ -28,13 +28,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dyntable._internal.transport.aio_wire import AsyncPool
+from dyntable._internal.transport.jsonproto import encode_request
+from dyntable._internal.transport.sigv4 import SigningCredentials
 from dyntable.transport.aio_base import AsyncTransportBase
-from dyntable.transport.aio_wire import AsyncPool
 from dyntable.transport.base import Hook, Params, Response
 from dyntable.transport.credentials import Endpoint, may_block
 from dyntable.transport.http import Attempt, Call, HttpCore, Target
-from dyntable.transport.jsonproto import encode_request
-from dyntable.transport.sigv4 import SigningCredentials
 
 __all__ = ["AsyncHttpTransport"]
 

@@ -32,11 +32,11 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
+from dyntable._internal.transport.boto3_outcomes import CallState, Stopped, observe
+from dyntable._internal.transport.boto3_outcomes import state as call_state
+from dyntable._internal.transport.jsonproto import STREAM_OPERATIONS, streams_endpoint
 from dyntable.errors import ServiceError, TransportError, service_error
 from dyntable.transport.base import Params, Response, TransportBase
-from dyntable.transport.boto3_outcomes import CallState, Stopped, observe
-from dyntable.transport.boto3_outcomes import state as call_state
-from dyntable.transport.jsonproto import STREAM_OPERATIONS, streams_endpoint
 
 if TYPE_CHECKING:
     import boto3
@@ -275,7 +275,7 @@ class Boto3Transport(TransportBase):
 
         A write attempt that may have been applied is resent only when
         :func:`~dyntable.transport.base.resend_allowed`; errors carry ``maybe_applied``
-        (see :mod:`dyntable.transport.boto3_outcomes`).
+        (see :mod:`dyntable._internal.transport.boto3_outcomes`).
         """
         method = self._method(operation)
         with self.timed(operation, params) as event:

@@ -50,7 +50,7 @@ DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``
 Thread-safe: one lock guards the caches; calls to ``inner`` are made outside it, and a
 write racing a read never lets the read cache what it saw before the write.
 
-The logic lives in :mod:`dyntable.transport.cache_core` as plans that do no I/O;
+The logic lives in :mod:`dyntable._internal.transport.cache_core` as plans that do no I/O;
 ``CachedTransport`` drives them with ``inner.send``, and
 :class:`~dyntable.transport.aio_cache.AsyncCachedTransport` (the same cache over an
 :class:`~dyntable.transport.base.AsyncTransport`) with ``await inner.send``.
@@ -58,9 +58,9 @@ The logic lives in :mod:`dyntable.transport.cache_core` as plans that do no I/O;
 
 from __future__ import annotations
 
+from dyntable._internal.transport.cache_core import CacheCore
+from dyntable._internal.transport.cache_store import CacheStats
 from dyntable.transport.base import Params, Response, Transport, TransportBase
-from dyntable.transport.cache_core import CacheCore
-from dyntable.transport.cache_store import CacheStats
 
 __all__ = ["CacheStats", "CachedTransport"]
 

@@ -24,7 +24,7 @@ partition's dual-stack suffix (``dynamodb.<region>.api.aws``). Account-ID based 
 and endpoint URLs from the shared config file are not used.
 
 While moto's ``mock_aws`` is active a real AWS endpoint is refused
-(:mod:`dyntable.transport.moto_guard`): moto would not see the request.
+(:mod:`dyntable._internal.transport.moto_guard`): moto would not see the request.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from dyntable._internal.transport.moto_guard import active_moto_mock, refuse_real_endpoint
+from dyntable._internal.transport.sigv4 import SigningCredentials
 from dyntable.errors import ConfigurationError
-from dyntable.transport.moto_guard import active_moto_mock, refuse_real_endpoint
-from dyntable.transport.sigv4 import SigningCredentials
 
 __all__ = [
     "Credentials",

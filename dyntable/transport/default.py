@@ -26,9 +26,9 @@ def default_transport(
     Pass ``transport=Boto3Transport(...)`` for botocore features (custom sessions, event
     hooks, adaptive retries). While moto's ``mock_aws`` is active and no ``endpoint_url`` is
     given it is a ``Boto3Transport`` too, which moto answers
-    (:mod:`dyntable.transport.moto_guard`).
+    (:mod:`dyntable._internal.transport.moto_guard`).
     """
-    from dyntable.transport.moto_guard import transport_under_moto
+    from dyntable._internal.transport.moto_guard import transport_under_moto
 
     mocked = transport_under_moto(endpoint_url, region, **options)
     if mocked is not None:

@@ -1,14 +1,14 @@
 """A direct HTTP transport: DynamoDB's JSON 1.0 protocol and dyntable's own SigV4.
 
 botocore stays off the hot path: a request is one ``json`` encode, one signature
-(:mod:`dyntable.transport.sigv4`), one write on a pooled keep-alive socket, and one
+(:mod:`dyntable._internal.transport.sigv4`), one write on a pooled keep-alive socket, and one
 ``json`` decode of the answer. Importing this module imports neither boto3 nor botocore;
 botocore is loaded only when credentials or the region must come from its configuration
 chain (see :mod:`dyntable.transport.credentials`).
 
-The parts: :mod:`~dyntable.transport.jsonproto` (request and response bodies, error
+The parts: :mod:`~dyntable._internal.transport.jsonproto` (request and response bodies, error
 mapping; responses have the shape boto3's client returns, with the differences listed
-there), :mod:`~dyntable.transport.wire` (HTTP/1.1 and the connection pool) and
+there), :mod:`~dyntable._internal.transport.wire` (HTTP/1.1 and the connection pool) and
 :mod:`~dyntable.transport.retries` (botocore's ``standard`` retry mode and quota).
 ``adaptive`` and ``legacy`` modes are refused: use
 :class:`~dyntable.transport.boto3.Boto3Transport` for client-side rate limiting. A bad
@@ -18,7 +18,7 @@ CRC32 on a success that cannot be retried any more raises
 DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``,
 ``ListStreams``) go through the same transport, with the same credentials, region, retries
 and hooks, to the Streams endpoint that goes with the DynamoDB one (see
-:func:`~dyntable.transport.jsonproto.streams_endpoint`; DynamoDB Local serves both on one
+:func:`~dyntable._internal.transport.jsonproto.streams_endpoint`; DynamoDB Local serves both on one
 port), over a second connection pool when that is another host.
 
 Timeouts: ``connect_timeout`` bounds connecting, ``read_timeout`` each socket read, and
@@ -41,6 +41,21 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from dyntable._internal.transport.jsonproto import (
+    CONTENT_TYPE,
+    STREAM_OPERATIONS,
+    STREAMS_TARGET_PREFIX,
+    TARGET_PREFIX,
+    crc_ok,
+    decode_response,
+    encode_request,
+    error_from,
+    parse_error,
+    response_metadata,
+    streams_endpoint,
+)
+from dyntable._internal.transport.sigv4 import JsonSigner, SigningCredentials
+from dyntable._internal.transport.wire import Pool, RequestTimeoutError
 from dyntable.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -63,19 +78,6 @@ from dyntable.transport.credentials import (
     resolve_endpoint,
     resolve_region,
 )
-from dyntable.transport.jsonproto import (
-    CONTENT_TYPE,
-    STREAM_OPERATIONS,
-    STREAMS_TARGET_PREFIX,
-    TARGET_PREFIX,
-    crc_ok,
-    decode_response,
-    encode_request,
-    error_from,
-    parse_error,
-    response_metadata,
-    streams_endpoint,
-)
 from dyntable.transport.retries import (
     NO_RETRY_INCREMENT,
     TRANSIENT,
@@ -84,8 +86,6 @@ from dyntable.transport.retries import (
     classify,
     retry_cost,
 )
-from dyntable.transport.sigv4 import JsonSigner, SigningCredentials
-from dyntable.transport.wire import Pool, RequestTimeoutError
 
 __all__ = ["Attempt", "Call", "HttpCore", "HttpTransport", "Route", "Target"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from dyntable.transport.jsonproto import MODELED_ERRORS
+from dyntable._internal.transport.jsonproto import MODELED_ERRORS
 
 __all__ = [
     "NO_RETRY_INCREMENT",

@@ -20,10 +20,10 @@ from decimal import Decimal
 
 import pytest
 
+from dyntable._internal.operations.send import SETTLE_RESENDS
+from dyntable._internal.operations.tables import create_table_params
 from dyntable.client import Client
 from dyntable.errors import OutcomeUnknownError, VersionConflictError
-from dyntable.operations.send import SETTLE_RESENDS
-from dyntable.operations.tables import create_table_params
 from dyntable.testing.fault_proxy import Decision, FaultProxy
 from dyntable.transport.base import Transport
 from dyntable.transport.boto3 import Boto3Transport, RetryConfig

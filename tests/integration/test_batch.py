@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.operations.retry import Backoff
 from dyntable.client import Client
 from dyntable.errors import BatchWriteError, InvalidRequestError, ItemTooLargeError
-from dyntable.operations.retry import Backoff
 from dyntable.testing.faults import FaultyTransport
 from dyntable.ttl import expires_at
 from tests.models import Customer, Order, Product, shop

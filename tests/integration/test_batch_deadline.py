@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.operations.retry import Backoff
 from dyntable.client import Client
 from dyntable.errors import BatchGetError, BatchWriteError, TransportError
-from dyntable.operations.retry import Backoff
 from dyntable.transport.base import Transport
 from tests.models import Product, shop
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 import pytest
 
 from dyntable import capacity
+from dyntable._internal.codec.items import codec_for
+from dyntable._internal.codec.limits import item_size
 from dyntable.capacity import (
     estimate_query_read_units,
     estimate_read_units,
@@ -19,8 +21,6 @@ from dyntable.capacity import (
     logging_hook,
 )
 from dyntable.client import Client
-from dyntable.codec.items import codec_for
-from dyntable.codec.limits import item_size
 from dyntable.transport.cache import CachedTransport
 from tests.models import Customer, Order, OrderLine, Product
 

@@ -23,9 +23,9 @@ from decimal import Decimal
 
 import pytest
 
+from dyntable._internal.operations.tables import create_table_params
 from dyntable.client import Client
 from dyntable.errors import DyntableError
-from dyntable.operations.tables import create_table_params
 from dyntable.testing.fault_proxy import FaultProxy
 from dyntable.testing.faults import fault_rate, fault_seed
 from dyntable.transport.aio_base import AsyncTransportBase

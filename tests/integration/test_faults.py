@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
+from dyntable._internal.operations.retry import Backoff
 from dyntable.client import Client, Transaction
-from dyntable.operations.retry import Backoff
 from dyntable.testing.faults import BotocoreFaults, FaultyTransport, fault_rate, fault_seed
 from dyntable.transport.base import CallEvent
 from dyntable.transport.boto3 import Boto3Transport

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from dyntable import F
+from dyntable._internal.codec.limits import MAX_ITEM_SIZE
 from dyntable.client import Client
 from dyntable.codec import codec_for, item_size
-from dyntable.codec.limits import MAX_ITEM_SIZE
 from dyntable.errors import (
     ConditionalCheckFailedError,
     InvalidRequestError,

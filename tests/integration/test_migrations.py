@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.codec.items import codec_for
+from dyntable._internal.codec.values import from_av
 from dyntable.client import Client
-from dyntable.codec.items import codec_for
-from dyntable.codec.values import from_av
 from dyntable.migrations.data import Migration
 from dyntable.migrations.errors import MigrationError
 from dyntable.migrations.history import History

@@ -255,9 +255,9 @@ def test_dynamodb_refuses_what_dyntable_refuses_locally(db: Client) -> None:
 def test_schema_sync_adds_a_native_index_with_its_types(
     dynamodb_endpoint: str, unique_table_name: str
 ) -> None:
+    from dyntable._internal.operations.tables import create_table_params
     from dyntable.migrations.diff import diff_live
     from dyntable.migrations.sync import sync_table
-    from dyntable.operations.tables import create_table_params
 
     client = mak.connect(transport=_boto3(dynamodb_endpoint), table_name=unique_table_name)
     params = create_table_params(mak)

@@ -23,9 +23,9 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from dyntable._internal.operations.flow import Flow
 from dyntable.async_client import AsyncClient
 from dyntable.client import Client
-from dyntable.operations.flow import Flow
 from dyntable.streams import (
     AsyncStreamConsumer,
     LeaseLostError,

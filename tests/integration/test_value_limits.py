@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.codec.limits import MAX_CONTAINERS
 from dyntable.client import Client
 from dyntable.codec import codec_for
-from dyntable.codec.limits import MAX_CONTAINERS
 from dyntable.errors import InvalidValueError, ServiceValidationError
 from tests.models import OrderLine
 

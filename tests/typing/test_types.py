@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing_extensions import assert_type
 
 from dyntable import F, Page
+from dyntable._internal.operations.collections import Collection
 from dyntable.client import Client, Query, Scan, UpdateBuilder
-from dyntable.operations.collections import Collection
 from tests.models import Customer, Order, Product
 
 

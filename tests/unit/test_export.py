@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dyntable import GSI, Table
+from dyntable._internal.operations.tables import create_table_params, ttl_params
 from dyntable.migrations.export import SAM_TRANSFORM, create_params_of, template, to_yaml
-from dyntable.operations.tables import create_table_params, ttl_params
 from tests.models import shop
 
 yaml = pytest.importorskip("yaml")

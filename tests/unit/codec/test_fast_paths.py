@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from dyntable import Key, Model, Table
+from dyntable._internal.codec.compiled import submodel
+from dyntable._internal.codec.fields import kind_tag, make_decoder, make_encoder
+from dyntable._internal.codec.limits import MAX_ITEM_SIZE, check_decimal
+from dyntable._internal.codec.values import datetime_text, from_av, to_av
 from dyntable.codec import codec_for, item_size
-from dyntable.codec.compiled import submodel
-from dyntable.codec.fields import kind_tag, make_decoder, make_encoder
-from dyntable.codec.limits import MAX_ITEM_SIZE, check_decimal
-from dyntable.codec.values import datetime_text, from_av, to_av
 from dyntable.errors import (
     DecodeError,
     InvalidRequestError,

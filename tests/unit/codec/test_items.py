@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from dyntable import GSI, Key, Model, Table
+from dyntable._internal.codec.limits import MAX_ITEM_SIZE, attribute_size, number_size
 from dyntable.codec import codec_for, item_size
-from dyntable.codec.limits import MAX_ITEM_SIZE, attribute_size, number_size
 from dyntable.errors import (
     DecodeError,
     InvalidValueError,

@@ -15,11 +15,11 @@ import pytest
 from pydantic import BaseModel
 
 from dyntable import TTL, F, Key, Model, Table
+from dyntable._internal.codec.fields import make_encoder
+from dyntable._internal.codec.limits import MAX_CONTAINERS
+from dyntable._internal.codec.values import from_av, to_av
 from dyntable.client import Client
 from dyntable.codec import codec_for
-from dyntable.codec.fields import make_encoder
-from dyntable.codec.limits import MAX_CONTAINERS
-from dyntable.codec.values import from_av, to_av
 from dyntable.errors import DecodeError, InvalidValueError, KeyTemplateError
 from tests.models import Customer, OrderLine
 
@@ -283,7 +283,7 @@ def test_timestamps_in_ttl_datetimes_still_work() -> None:
 
 
 def test_surrogates_in_key_values_are_refused(offline_db: Client) -> None:
-    # needs key_text to check text that is not ASCII (see dyntable/codec/fields.py)
+    # needs key_text to check text that is not ASCII (see dyntable/_internal/codec/fields.py)
     with pytest.raises(KeyTemplateError, match=r"Customer.* holds a lone surrogate"):
         codec_for(Customer).key({"username": BAD})
     with pytest.raises(KeyTemplateError, match=r"Customer.* holds a lone surrogate"):

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dyntable.codec.limits import check_decimal, number_text
-from dyntable.codec.values import datetime_text, from_av, parse_datetime, to_av
+from dyntable._internal.codec.limits import check_decimal, number_text
+from dyntable._internal.codec.values import datetime_text, from_av, parse_datetime, to_av
 from dyntable.errors import InvalidValueError
 
 

@@ -6,9 +6,9 @@ import copy
 from typing import Any
 
 from dyntable import GSI, LSI, Table
+from dyntable._internal.operations.tables import create_table_params
 from dyntable.migrations.diff import diff_table
 from dyntable.migrations.sync import is_settled
-from dyntable.operations.tables import create_table_params
 from tests.models import shop
 
 

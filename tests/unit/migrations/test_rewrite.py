@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dyntable.codec.items import codec_for
+from dyntable._internal.codec.items import codec_for
 from dyntable.migrations.data import Migration
 from dyntable.migrations.errors import MigrationError
 from dyntable.migrations.rewrite import rewrite_item

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from dyntable import Key, Model, Table
-from dyntable.codec.items import codec_for
+from dyntable._internal.codec.items import codec_for
+from dyntable._internal.schema.versions import stored_version, upgrade, upgrade_values
 from dyntable.errors import DecodeError
 from dyntable.migrations import versions
-from dyntable.schema.versions import stored_version, upgrade, upgrade_values
 
 people = Table("people-versions")
 

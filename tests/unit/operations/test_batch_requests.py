@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.operations.batch_base import BatchStats, key_digest
+from dyntable._internal.operations.batch_write import WriteAction, write_flow
+from dyntable._internal.operations.flow import Request, Sleep
+from dyntable._internal.operations.retry import Backoff, Deadline
 from dyntable.client import Client
 from dyntable.errors import (
     BatchGetError,
@@ -18,10 +22,6 @@ from dyntable.errors import (
     ServiceValidationError,
     ThrottlingError,
 )
-from dyntable.operations.batch_base import BatchStats, key_digest
-from dyntable.operations.batch_write import WriteAction, write_flow
-from dyntable.operations.flow import Request, Sleep
-from dyntable.operations.retry import Backoff, Deadline
 from tests.models import Customer, Order, Product, shop
 
 Responder = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -248,7 +248,7 @@ def test_key_digest_is_canonical() -> None:
 
 
 def _store(items: list[Any]) -> dict[bytes, dict[str, Any]]:
-    from dyntable.codec.items import codec_for
+    from dyntable._internal.codec.items import codec_for
 
     out = {}
     for obj in items:

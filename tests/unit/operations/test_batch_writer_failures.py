@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.operations.batch_base import BatchStats, resend_until_done
+from dyntable._internal.operations.flow import Request
+from dyntable._internal.operations.retry import Backoff
 from dyntable.batch_writer import BatchWriter
 from dyntable.client import Client
 from dyntable.errors import (
@@ -24,9 +27,6 @@ from dyntable.errors import (
     ThrottlingError,
     TransportError,
 )
-from dyntable.operations.batch_base import BatchStats, resend_until_done
-from dyntable.operations.flow import Request
-from dyntable.operations.retry import Backoff
 from dyntable.transport.base import CallEvent
 from dyntable.transport.mock import MockCall, MockTransport
 from tests.models import Product, shop

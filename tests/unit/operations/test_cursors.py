@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dyntable._internal.operations.cursors import decode_cursor, encode_cursor, fingerprint
 from dyntable.errors import CursorError
-from dyntable.operations.cursors import decode_cursor, encode_cursor, fingerprint
 
 SECRET = b"s3cret"
 ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK")

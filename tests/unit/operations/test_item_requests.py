@@ -21,8 +21,8 @@ def _order(**kw: object) -> Order:
 
 
 def test_put_if_absent_and_condition(offline_db: Client) -> None:
+    from dyntable._internal.operations.items import put_request
     from dyntable.codec import codec_for
-    from dyntable.operations.items import put_request
 
     req = put_request(codec_for(Order), "shop", _order(), if_absent=True,
                       condition=F.status == "PLACED")
@@ -35,8 +35,8 @@ def test_put_if_absent_and_condition(offline_db: Client) -> None:
 
 
 def test_put_checks_and_bumps_the_version() -> None:
+    from dyntable._internal.operations.items import put_request
     from dyntable.codec import codec_for
-    from dyntable.operations.items import put_request
 
     product = Product(sku="s", title="t", price=Decimal(1), version=3)
     req = put_request(codec_for(Product), "shop", product)
@@ -59,8 +59,8 @@ def test_put_checks_and_bumps_the_version() -> None:
 
 
 def test_get_with_projection_and_consistent() -> None:
+    from dyntable._internal.operations.items import get_request
     from dyntable.codec import codec_for
-    from dyntable.operations.items import get_request
 
     codec = codec_for(Customer)
     req = get_request(codec, "shop", codec.key({"username": "ada"}), consistent=True,
@@ -73,8 +73,8 @@ def test_get_with_projection_and_consistent() -> None:
 
 
 def test_delete_conditional_return_old() -> None:
+    from dyntable._internal.operations.items import delete_request
     from dyntable.codec import codec_for
-    from dyntable.operations.items import delete_request
 
     codec = codec_for(Customer)
     req = delete_request(codec, "shop", codec.key({"username": "ada"}),

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pytest
 
 from dyntable import GSI, Key, Model, Table
+from dyntable._internal.operations.tables import create_table_params, key_attribute_type
 from dyntable.client import Client
 from dyntable.errors import (
     CursorError,
@@ -17,7 +18,6 @@ from dyntable.errors import (
     InvalidRequestError,
     KeyTemplateError,
 )
-from dyntable.operations.tables import create_table_params, key_attribute_type
 from dyntable.transport.mock import MockTransport
 
 events = Table(

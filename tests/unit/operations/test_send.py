@@ -1,6 +1,6 @@
 """How single-item writes are settled after ambiguous failures (no network).
 
-The flow :func:`dyntable.operations.send.send` is driven here by a script of
+The flow :func:`dyntable._internal.operations.send.send` is driven here by a script of
 answers, so each decision is checked on its own: what is resent, what is read, and what the
 caller is told.
 """
@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.operations import items as ops
+from dyntable._internal.operations.flow import Request, Sleep
+from dyntable._internal.operations.send import SETTLE_RESENDS, Outcome, send, settle
+from dyntable._internal.schema.receipts import SLOTS, Receipts, entry, slot
 from dyntable.codec import codec_for
 from dyntable.errors import (
     ConditionalCheckFailedError,
@@ -26,10 +30,6 @@ from dyntable.errors import (
 )
 from dyntable.expressions.paths import F
 from dyntable.expressions.updates import Action
-from dyntable.operations import items as ops
-from dyntable.operations.flow import Request, Sleep
-from dyntable.operations.send import SETTLE_RESENDS, Outcome, send, settle
-from dyntable.schema.receipts import SLOTS, Receipts, entry, slot
 from tests.models import Customer, Product
 
 Answer = dict[str, Any] | DyntableError

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.operations.retry import Backoff
 from dyntable.client import Client, Transaction
 from dyntable.errors import (
     CancellationReason,
@@ -21,7 +22,6 @@ from dyntable.errors import (
     service_error,
 )
 from dyntable.expressions.paths import F
-from dyntable.operations.retry import Backoff
 from tests.models import Customer, Order, Product, shop
 
 FAST = Backoff(base=0.001, cap=0.002, seed=1)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dyntable._internal.schema.templates import Template
 from dyntable.errors import KeyTemplateError
-from dyntable.schema.templates import Template
 
 ORDER = Template.parse("ORDER#{placed_at}#{order_id}")
 

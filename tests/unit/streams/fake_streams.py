@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from dyntable._internal.operations.flow import Emit, Flow, Request, Sleep
 from dyntable.errors import (
     ConditionalCheckFailedError,
     DyntableError,
@@ -20,7 +21,6 @@ from dyntable.errors import (
     TableNotFoundError,
     TrimmedDataError,
 )
-from dyntable.operations.flow import Emit, Flow, Request, Sleep
 from dyntable.schema.model import Model
 from tests.unit.streams.lambda_events import record
 

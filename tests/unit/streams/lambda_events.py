@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from dyntable.codec.items import codec_for
+from dyntable._internal.codec.items import codec_for
 from dyntable.schema.model import Model
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/shop/stream/2026-11-26T00:00:00.000"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dyntable.operations.flow import Request, Sleep
+from dyntable._internal.operations.flow import Request, Sleep
 from dyntable.streams.polling import ConsumerOptions, Poller
 from tests.models import Customer, Product
 from tests.unit.streams.fake_streams import ARN, FakeStreams, seq

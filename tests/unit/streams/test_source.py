@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import pytest
 from botocore.stub import Stubber
 
+from dyntable._internal.operations.flow import Flow, Request
 from dyntable.errors import (
     ExpiredIteratorError,
     InvalidRequestError,
@@ -15,7 +16,6 @@ from dyntable.errors import (
     ThrottlingError,
     TrimmedDataError,
 )
-from dyntable.operations.flow import Flow, Request
 from dyntable.streams.source import (
     Shard,
     TransportStreams,

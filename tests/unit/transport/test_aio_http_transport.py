@@ -22,6 +22,8 @@ from unittest import mock
 
 import pytest
 
+from dyntable._internal.transport.sigv4 import SigningCredentials
+from dyntable._internal.transport.wire import RequestTimeoutError
 from dyntable.errors import (
     ConditionalCheckFailedError,
     ConfigurationError,
@@ -34,8 +36,6 @@ from dyntable.errors import (
 from dyntable.transport.aio_http import AsyncHttpTransport
 from dyntable.transport.base import CallEvent, not_idempotent, resend_allowed
 from dyntable.transport.credentials import Credentials
-from dyntable.transport.sigv4 import SigningCredentials
-from dyntable.transport.wire import RequestTimeoutError
 from tests.unit.transport.aio_server import PREFIX, AioServer, Answer, error, ok, serving
 
 CREDS = Credentials("AKIDTEST", "secret-test-key")

@@ -16,12 +16,12 @@ from typing import Any, Protocol
 
 import pytest
 
+from dyntable._internal.transport.cache_core import CacheCore
 from dyntable.errors import ConditionalCheckFailedError, ThrottlingError, TransportError
 from dyntable.transport.aio_cache import AsyncCachedTransport
 from dyntable.transport.aio_mock import AsyncMockTransport
 from dyntable.transport.base import CallEvent, Hook, not_idempotent, resend_allowed
 from dyntable.transport.cache import CachedTransport, CacheStats
-from dyntable.transport.cache_core import CacheCore
 from dyntable.transport.mock import MockRecorder, MockTransport
 from tests.unit.transport.cache_backend import (
     Clock,

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from dyntable._internal.transport.wire import RequestTimeoutError
 from dyntable.errors import TransportError
 from dyntable.transport.base import CallEvent
 from dyntable.transport.http import HttpTransport
-from dyntable.transport.wire import RequestTimeoutError
 from tests.unit.transport.test_http_transport import CREDS
 
 BODY = b'{"Count": 0, "Items": [], "ScannedCount": 0}'

@@ -11,10 +11,10 @@ from unittest import mock
 
 import pytest
 
+from dyntable._internal.transport.jsonproto import streams_endpoint
 from dyntable.errors import ExpiredIteratorError, ThrottlingError, TransportError, TrimmedDataError
 from dyntable.streams.source import TransportStreams
 from dyntable.transport.http import HttpTransport
-from dyntable.transport.jsonproto import streams_endpoint
 from tests.unit.transport.test_http_transport import (
     CREDS,
     TEMP,
@@ -147,7 +147,7 @@ def test_without_endpoint_url_stream_calls_go_to_the_regional_streams_host(
     dynamodb: str, streams: str,
 ) -> None:
     refused = _Refused()
-    monkeypatch.setattr("dyntable.transport.wire.socket.create_connection", refused)
+    monkeypatch.setattr("dyntable._internal.transport.wire.socket.create_connection", refused)
     transport = HttpTransport(region=region, credentials=CREDS, use_fips=fips,
                               use_dualstack=dualstack, max_attempts=1, sleep=rec.sleep)
     assert transport.streams_endpoint_url == f"https://{streams}"

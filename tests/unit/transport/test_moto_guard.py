@@ -23,12 +23,12 @@ import pytest
 from moto import mock_aws
 from moto.core.models import ProxyModeMockAWS, ServerModeMockAWS
 
+from dyntable._internal.transport.moto_guard import active_moto_mock
 from dyntable.errors import ConfigurationError
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.cache import CachedTransport
 from dyntable.transport.default import default_transport
 from dyntable.transport.http import HttpTransport
-from dyntable.transport.moto_guard import active_moto_mock
 from tests.models import Customer, Order, shop
 
 ROOT = Path(__file__).resolve().parents[3]

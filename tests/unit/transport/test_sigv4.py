@@ -14,7 +14,7 @@ from botocore.credentials import Credentials as BotocoreCredentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dyntable.transport.sigv4 import (
+from dyntable._internal.transport.sigv4 import (
     EMPTY_SHA256,
     JsonSigner,
     SigningCredentials,

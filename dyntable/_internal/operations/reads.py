@@ -1,0 +1,269 @@
+"""Read builders: the shared base of queries and scans (filters, limits, projections,
+cursors), and scans. Queries are in :mod:`dyntable._internal.operations.query`.
+
+Builders are pure: they compile requests and flows (:mod:`dyntable._internal.operations.flow`);
+the clients' query and scan objects add the methods that run them. ``limit(n)`` counts
+items *returned*, not items evaluated (see :mod:`dyntable._internal.operations.pages`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from dyntable._internal.codec.items import ItemCodec, codec_for
+from dyntable._internal.operations.cursors import decode_cursor, encode_cursor, fingerprint
+from dyntable._internal.operations.flow import Flow, Request, gather
+from dyntable._internal.operations.items import require_table
+from dyntable._internal.operations.pages import RawPage, pages
+from dyntable.errors import ExpressionError, InvalidRequestError
+from dyntable.expressions.compiler import Compiler
+from dyntable.expressions.conditions import Condition, all_of
+from dyntable.expressions.paths import F, Path, attr
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from dyntable._internal.schema.spec import KeySpec
+    from dyntable.schema.model import Model
+    from dyntable.schema.table import TableSchema
+
+__all__ = ["Page", "ReadBuilder", "ReadContext", "ScanBuilder"]
+
+M = TypeVar("M", bound="Model")
+AV = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What a read needs from the client that made it (no connection).
+
+    Attributes:
+        table: the table declaration.
+        table_name: the physical table name.
+        cursor_secret: the HMAC secret of pagination cursors.
+        hide_expired: leave out items whose TTL has passed.
+    """
+
+    table: TableSchema
+    table_name: str
+    cursor_secret: bytes
+    hide_expired: bool
+
+
+@dataclass
+class Page(Generic[M]):
+    """One page of results: ``items`` and the ``cursor`` of the next page (``None``: last)."""
+
+    items: list[M]
+    cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        """True when another page may follow."""
+        return self.cursor is not None
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class ReadBuilder(Generic[M]):
+    """The builder methods and flows queries and scans share (no I/O)."""
+
+    operation = "Query"
+
+    def __init__(self, context: ReadContext, codec: ItemCodec[M], key: KeySpec | None
+                 ) -> None:
+        require_table(codec.model, context.table)
+        self._context = context
+        self._codec = codec
+        self._key = key
+        self._filter: Condition | None = None
+        self._limit: int | None = None
+        self._page_size: int | None = None
+        self._consistent = False
+        self._project: list[str | Path] | None = None
+        self._fingerprinting = False
+
+    # -- builder methods (each returns self) -------------------------------------------
+
+    def where(self, condition: Condition) -> Self:
+        """Add a filter (applied by DynamoDB after reading; ANDed with earlier filters)."""
+        if not isinstance(condition, Condition):
+            raise ExpressionError("where() takes a condition such as F.status == 'PLACED'")
+        self._filter = all_of(self._filter, condition)
+        return self
+
+    def limit(self, n: int) -> Self:
+        """Return at most ``n`` items in all (items returned, not items evaluated)."""
+        if not isinstance(n, int) or n < 1:
+            raise InvalidRequestError("limit must be a positive int")
+        self._limit = n
+        return self
+
+    def page_size(self, n: int) -> Self:
+        """Read at most ``n`` items per request (DynamoDB's ``Limit``)."""
+        if not isinstance(n, int) or n < 1:
+            raise InvalidRequestError("page_size must be a positive int")
+        self._page_size = n
+        return self
+
+    def consistent(self, value: bool = True) -> Self:
+        """Strongly consistent read (not available on GSIs)."""
+        if value and self._key is not None and self._key.is_gsi:
+            raise InvalidRequestError(
+                f"index {self._key.index!r} is a GSI: DynamoDB offers only eventually "
+                "consistent reads on GSIs"
+            )
+        self._consistent = value
+        return self
+
+    def project(self, *fields: str | Path) -> Self:
+        """Read only these fields; results are partial objects (unread fields are absent)."""
+        for f in fields:
+            if isinstance(f, str) and f not in self._codec.spec.fields:
+                raise ExpressionError(
+                    f"{self._codec.model.__name__} has no field {f!r}"
+                )
+        self._project = [F[f] if isinstance(f, str) else f for f in fields]
+        return self
+
+    # -- compilation -------------------------------------------------------------------
+
+    def _entity_filter(self) -> Condition | None:
+        key = self._key
+        # INCLUDE projections always carry the entity attribute (operations.tables).
+        if key is not None and key.index is not None and key.projection == "KEYS_ONLY":
+            return None
+        return attr(self._codec.entity_attr) == self._codec.entity
+
+    def _ttl_filter(self) -> Condition | None:
+        ttl = self._codec.spec.ttl_field
+        if not (ttl and self._context.hide_expired):
+            return None
+        # A fixed "now" while fingerprinting, so a cursor stays valid as time passes.
+        now = 0 if self._fingerprinting else int(time.time())
+        return attr(ttl).not_exists() | (attr(ttl) > now)
+
+    def _base_params(self, compiler: Compiler) -> dict[str, Any]:
+        params: dict[str, Any] = {"TableName": self._context.table_name}
+        if self._key is not None and self._key.index is not None:
+            params["IndexName"] = self._key.index
+        if self._consistent:
+            params["ConsistentRead"] = True
+        return params
+
+    def _finish(self, params: dict[str, Any], compiler: Compiler, count: bool) -> None:
+        cond = all_of(self._entity_filter(), self._filter, self._ttl_filter())
+        if cond is not None:
+            params["FilterExpression"] = compiler.condition(cond)
+        if count:
+            params["Select"] = "COUNT"
+        elif self._project:
+            keys = self._codec.spec.primary.attrs
+            if self._key is not None:
+                keys = keys + self._key.attrs
+            params["ProjectionExpression"] = compiler.projection(
+                [*self._project, *(attr(a) for a in dict.fromkeys(keys)),
+                 attr(self._codec.entity_attr)]
+            )
+        params.update(compiler.params())
+
+    def _compile(self, count: bool = False) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        """The first request this read would send (compile only, no network)."""
+        params = self._compile()
+        if self._limit is not None or self._page_size is not None:
+            params["Limit"] = min(x for x in (self._limit, self._page_size) if x is not None)
+        return params
+
+    def _fingerprint(self) -> str:
+        self._fingerprinting = True
+        try:
+            params = self._compile()
+        finally:
+            self._fingerprinting = False
+        return fingerprint([
+            self.operation,
+            {k: v for k, v in params.items() if k not in ("Limit", "ExclusiveStartKey")},
+            self._codec.entity,
+        ])
+
+    def _key_attrs(self) -> tuple[str, ...]:
+        attrs = self._codec.spec.primary.attrs
+        if self._key is not None and self._key.index is not None:
+            attrs = attrs + self._key.attrs
+        return attrs
+
+    # -- flows -------------------------------------------------------------------------
+
+    def decode(self, raw: list[dict[str, Any]]) -> list[M]:
+        """The model objects of raw items (partial objects for projected reads)."""
+        codec = self._codec
+        partial = self._project is not None or (
+            self._key is not None and self._key.projection in ("KEYS_ONLY", "INCLUDE")
+        )
+        if partial:
+            return [codec.decode_partial(item) for item in raw]
+        decode = codec.decode
+        return [decode(item) for item in raw]
+
+    def request(self, *, count: bool = False) -> Request:
+        """The first request of this read (compile only)."""
+        return Request(self.operation, self._compile(count), model=self._codec.model)
+
+    def pages_flow(self, start: dict[str, Any] | None = None) -> Flow[None]:
+        """Every page up to ``limit``, each emitted as a :class:`RawPage` of decoded items."""
+        return pages(self.request(), start=start, limit=self._limit,
+                     page_size=self._page_size, decode=self.decode)
+
+    def page_flow(self, cursor: str | None = None) -> Flow[Page[M]]:
+        """One page: up to ``limit`` items (default: one DynamoDB page) and the next cursor."""
+        fp = self._fingerprint()
+        secret = self._context.cursor_secret
+        start = decode_cursor(cursor, fp, secret, self._key_attrs()) if cursor else None
+        one = None if self._limit is not None else (lambda got: len(got) >= 1)
+        got: list[RawPage] = yield from gather(self.pages_flow(start), until=one)
+        items: list[M] = [obj for page in got for obj in page.items]
+        last = got[-1].next if got else None
+        return Page(items, encode_cursor(last, fp, secret) if last else None)
+
+    def count_flow(self) -> Flow[int]:
+        """How many items match (reads every page with ``Select=COUNT``)."""
+        got: list[RawPage] = yield from gather(pages(self.request(count=True)))
+        return sum(page.count for page in got)
+
+
+class ScanBuilder(ReadBuilder[M]):
+    """A scan over the table (or an index) keeping one model's items."""
+
+    operation = "Scan"
+
+    def __init__(self, context: ReadContext, model: type[M], index: str | None = None
+                 ) -> None:
+        codec = codec_for(model)
+        key = codec.spec.for_index(index) if index else None
+        super().__init__(context, codec, key)
+        self._segment: tuple[int, int] | None = None
+
+    def segment(self, segment: int, total_segments: int) -> Self:
+        """Scan one segment of a parallel scan (``0 <= segment < total_segments``)."""
+        if not (1 <= total_segments <= 1_000_000) or not (0 <= segment < total_segments):
+            raise InvalidRequestError("need 0 <= segment < total_segments <= 1,000,000")
+        self._segment = (segment, total_segments)
+        return self
+
+    def _compile(self, count: bool = False) -> dict[str, Any]:
+        compiler = Compiler(self._codec)
+        params = self._base_params(compiler)
+        if self._segment is not None:
+            params["Segment"], params["TotalSegments"] = self._segment
+        self._finish(params, compiler, count)
+        return params

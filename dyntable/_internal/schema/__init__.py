@@ -1,0 +1,2 @@
+"""Schema machinery: model specs, key templates, write receipts, model versions. Public
+names: :mod:`dyntable.schema`."""
