@@ -60,16 +60,6 @@ M = TypeVar("M", bound="Model")
 R = TypeVar("R")
 
 
-def default_async_transport(
-    endpoint_url: str | None = None, region: str | None = None, **options: Any
-) -> AsyncTransport:
-    """The transport ``await table.connect_async()`` makes when none is given: the asyncio
-    HTTP transport (DynamoDB's JSON protocol, dyntable's own SigV4)."""
-    from dyntable.transport.aio_http import AsyncHttpTransport
-
-    return AsyncHttpTransport(endpoint_url=endpoint_url, region=region, **options)
-
-
 class AsyncClient:
     """Reads and writes the models of one table through an asyncio transport.
 
@@ -95,6 +85,8 @@ class AsyncClient:
         self.table = table
         self.table_name = table_name or table.name
         if transport is None:
+            from dyntable.transport.default import default_async_transport
+
             transport = default_async_transport(endpoint_url, region, **transport_options)
         elif endpoint_url or region or transport_options:
             raise InvalidRequestError(

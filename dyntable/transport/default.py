@@ -1,4 +1,4 @@
-"""The transport ``table.connect()`` makes when none is given."""
+"""The transports ``table.connect()`` and ``table.connect_async()`` make when none is given."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dyntable.transport.base import Transport
+    from dyntable.transport.base import AsyncTransport, Transport
 
-__all__ = ["default_transport"]
+__all__ = ["default_async_transport", "default_transport"]
 
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
@@ -28,6 +28,40 @@ def default_transport(
     given it is a ``Boto3Transport`` too, which moto answers
     (:mod:`dyntable._internal.transport.moto_guard`).
     """
+    botocore = _botocore_transport(endpoint_url, region, **options)
+    if botocore is not None:
+        return botocore
+    from dyntable.transport.http import HttpTransport
+
+    return HttpTransport(endpoint_url=endpoint_url, region=region, **options)
+
+
+def default_async_transport(
+    endpoint_url: str | None = None, region: str | None = None, **options: Any
+) -> AsyncTransport:
+    """The transport ``await table.connect_async()`` makes when none is given.
+
+    :class:`~dyntable.transport.aio_http.AsyncHttpTransport`; in the two cases where
+    :func:`default_transport` picks boto3 (moto's ``mock_aws`` active with no
+    ``endpoint_url``, or an HTTP proxy configured), that ``Boto3Transport`` in an
+    :class:`~dyntable.transport.aio_adapter.AsyncTransportAdapter` (worker threads).
+    """
+    botocore = _botocore_transport(endpoint_url, region, **options)
+    if botocore is not None:
+        from dyntable.transport.aio_adapter import AsyncTransportAdapter
+
+        return AsyncTransportAdapter(botocore)
+    from dyntable.transport.aio_http import AsyncHttpTransport
+
+    return AsyncHttpTransport(endpoint_url=endpoint_url, region=region, **options)
+
+
+def _botocore_transport(
+    endpoint_url: str | None, region: str | None, **options: Any
+) -> Transport | None:
+    """A ``Boto3Transport`` when the direct HTTP transports must not be used: under moto's
+    mock (which only intercepts botocore) or behind an HTTP proxy (which they do not speak);
+    else ``None``."""
     from dyntable._internal.transport.moto_guard import transport_under_moto
 
     mocked = transport_under_moto(endpoint_url, region, **options)
@@ -37,6 +71,4 @@ def default_transport(
         from dyntable.transport.boto3 import Boto3Transport
 
         return Boto3Transport(endpoint_url=endpoint_url, region=region, **options)
-    from dyntable.transport.http import HttpTransport
-
-    return HttpTransport(endpoint_url=endpoint_url, region=region, **options)
+    return None

@@ -10,6 +10,8 @@ moto is a mock: these tests check only that requests reach it, never DynamoDB be
 
 from __future__ import annotations
 
+import asyncio
+
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +29,9 @@ from dyntable._internal.transport.moto_guard import active_moto_mock
 from dyntable.errors import ConfigurationError
 from dyntable.transport.boto3 import Boto3Transport
 from dyntable.transport.cache import CachedTransport
-from dyntable.transport.default import default_transport
+from dyntable.transport.aio_adapter import AsyncTransportAdapter
+from dyntable.transport.aio_http import AsyncHttpTransport
+from dyntable.transport.default import default_async_transport, default_transport
 from dyntable.transport.http import HttpTransport
 from tests.models import Customer, Order, shop
 
@@ -74,6 +78,44 @@ def test_connect_under_mock_aws_lands_in_moto(mocked: None) -> None:
     got = db.get(Customer, username="ada")
     assert got is not None and got.email == "ada@example.com"
     assert [o.order_id for o in db.query(Order.primary, username="ada")] == ["o1", "o2"]
+
+
+def test_connect_async_under_mock_aws_lands_in_moto(mocked: None) -> None:
+    async def use() -> None:
+        async with await shop.connect_async() as db:
+            # boto3 in worker threads: moto answers it, as it answers the sync client
+            assert isinstance(db.transport, AsyncTransportAdapter)
+            assert isinstance(db.transport.transport, Boto3Transport)
+            await db.create_table()
+            await db.put(Customer(username="ada", email="ada@example.com", name="Ada"))
+            await db.put(_order("o1", 1))
+            got = await db.get(Customer, username="ada")
+            assert got is not None and got.email == "ada@example.com"
+            assert [o.order_id async for o in db.query(Order.primary, username="ada")] == ["o1"]
+
+    asyncio.run(use())
+    raw = boto3.client("dynamodb", region_name="us-east-1")
+    item = raw.get_item(TableName="shop",
+                        Key={"PK": {"S": "CUSTOMER#ada"}, "SK": {"S": "CUSTOMER#ada"}})["Item"]
+    assert item["name"] == {"S": "Ada"}
+
+
+def test_explicit_async_http_transport_to_real_aws_is_refused(mocked: None) -> None:
+    with pytest.raises(ConfigurationError, match=r"mock_aws is active.*dynamodb\.us-east-1"):
+        AsyncHttpTransport()
+    local = default_async_transport(endpoint_url="http://127.0.0.1:8765")
+    assert isinstance(local, AsyncHttpTransport)
+
+
+def test_behind_a_proxy_both_defaults_use_botocore(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(default_async_transport(), AsyncHttpTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert isinstance(default_transport(), Boto3Transport)
+    adapted = default_async_transport()
+    assert isinstance(adapted, AsyncTransportAdapter)
+    assert isinstance(adapted.transport, Boto3Transport)
 
 
 def test_connect_options_for_the_http_transport_carry_over(mocked: None) -> None:
