@@ -11,7 +11,6 @@ moto is a mock: these tests check only that requests reach it, never DynamoDB be
 from __future__ import annotations
 
 import asyncio
-
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,10 +26,10 @@ from moto.core.models import ProxyModeMockAWS, ServerModeMockAWS
 
 from dyntable._internal.transport.moto_guard import active_moto_mock
 from dyntable.errors import ConfigurationError
-from dyntable.transport.boto3 import Boto3Transport
-from dyntable.transport.cache import CachedTransport
 from dyntable.transport.aio_adapter import AsyncTransportAdapter
 from dyntable.transport.aio_http import AsyncHttpTransport
+from dyntable.transport.boto3 import Boto3Transport
+from dyntable.transport.cache import CachedTransport
 from dyntable.transport.default import default_async_transport, default_transport
 from dyntable.transport.http import HttpTransport
 from tests.models import Customer, Order, shop
