@@ -121,6 +121,7 @@ class AsyncClient:
                         step = flow.throw(exc)
                     else:
                         step = flow.send(answer)
+                        del answer  # the flow keeps what it needs; a page is not held twice
                 elif type(step) is Sleep:
                     await sleep(step.seconds)
                     step = flow.send(None)
@@ -146,6 +147,7 @@ class AsyncClient:
                         step = flow.throw(exc)
                     else:
                         step = flow.send(answer)
+                        del answer  # the flow keeps what it needs; a page is not held twice
                 elif type(step) is Sleep:
                     await asyncio.sleep(step.seconds)
                     step = flow.send(None)

@@ -137,6 +137,7 @@ class Client:
                         step = flow.throw(exc)
                     else:
                         step = flow.send(answer)
+                        del answer  # the flow keeps what it needs; a page is not held twice
                 elif type(step) is Sleep:
                     sleep(step.seconds)
                     step = flow.send(None)
@@ -162,6 +163,7 @@ class Client:
                         step = flow.throw(exc)
                     else:
                         step = flow.send(answer)
+                        del answer  # the flow keeps what it needs; a page is not held twice
                 elif type(step) is Sleep:
                     time.sleep(step.seconds)
                     step = flow.send(None)
