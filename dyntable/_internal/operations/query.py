@@ -45,6 +45,8 @@ class QueryBuilder(ReadBuilder[M]):
     string attribute. Values are encoded like the stored fields (numbers compare as numbers).
     """
 
+    entity_on_client = True
+
     operation = "Query"
 
     def __init__(self, context: ReadContext, key: ModelKey[M], fields: Mapping[str, Any]

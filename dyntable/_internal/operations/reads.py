@@ -76,6 +76,11 @@ class ReadBuilder(Generic[M]):
     """The builder methods and flows queries and scans share (no I/O)."""
 
     operation = "Query"
+    #: Whether the entity of each item is checked as it is decoded instead of by a server
+    #: filter. Queries do so: their key condition already narrows the read to the model's
+    #: key range, where a filter only adds server time. Scans filter on the server, which
+    #: saves sending every other entity's items. Counts always filter on the server.
+    entity_on_client = False
 
     def __init__(self, context: ReadContext, codec: ItemCodec[M], key: KeySpec | None
                  ) -> None:
@@ -159,7 +164,8 @@ class ReadBuilder(Generic[M]):
         return params
 
     def _finish(self, params: dict[str, Any], compiler: Compiler, count: bool) -> None:
-        cond = all_of(self._entity_filter(), self._filter, self._ttl_filter())
+        entity = None if self.entity_on_client and not count else self._entity_filter()
+        cond = all_of(entity, self._filter, self._ttl_filter())
         if cond is not None:
             params["FilterExpression"] = compiler.condition(cond)
         if count:
@@ -205,8 +211,12 @@ class ReadBuilder(Generic[M]):
     # -- flows -------------------------------------------------------------------------
 
     def decode(self, raw: list[dict[str, Any]]) -> list[M]:
-        """The model objects of raw items (partial objects for projected reads)."""
+        """The model objects of raw items (partial objects for projected reads); with
+        :attr:`entity_on_client`, other entities' items are left out."""
         codec = self._codec
+        if self.entity_on_client and self._entity_filter() is not None:
+            attribute, mine = codec.entity_attr, {"S": codec.entity}
+            raw = [item for item in raw if item.get(attribute) == mine]
         partial = self._project is not None or (
             self._key is not None and self._key.projection in ("KEYS_ONLY", "INCLUDE")
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from dyntable import F
 from dyntable.client import Client
+from dyntable.codec import codec_for
 from dyntable.errors import ExpressionError, InvalidRequestError, KeyTemplateError
 from tests.models import Customer, Order, OrderLine
 
@@ -27,11 +29,28 @@ def _kc(params: dict[str, Any]) -> tuple[str, list[Any]]:
 def test_partition_only_reads_the_models_sort_key_prefix(offline_db: Client) -> None:
     p = offline_db.query(Order.primary, username="ada").params()
     assert p["KeyConditionExpression"] == "#n0 = :v0 AND begins_with(#n1, :v1)"
-    assert p["ExpressionAttributeNames"] == {"#n0": "PK", "#n1": "SK", "#n2": "_entity"}
+    assert p["ExpressionAttributeNames"] == {"#n0": "PK", "#n1": "SK"}
     assert p["ExpressionAttributeValues"][":v0"] == {"S": "CUSTOMER#ada"}
     assert p["ExpressionAttributeValues"][":v1"] == {"S": "ORDER#"}
-    assert p["FilterExpression"] == "#n2 = :v2"
-    assert p["ExpressionAttributeValues"][":v2"] == {"S": "order"}
+    # the entity is checked as items are decoded (test_query_reads_keep_only_the_models_items)
+    assert "FilterExpression" not in p
+
+
+def test_query_reads_keep_only_the_models_items(offline_db: Client) -> None:
+    order = Order(username="ada", order_id="o1", status="PLACED", placed_at=AT,
+                  total=Decimal("1.50"))
+    mine = codec_for(Order).encode(order)
+    foreign = {**mine, "_entity": {"S": "order_line"}}
+    unmarked = {k: v for k, v in mine.items() if k != "_entity"}
+    q = offline_db.query(Order.primary, username="ada")
+    assert q.decode([foreign, mine, unmarked]) == [order]
+    # a count cannot look at items: it keeps the server filter
+    counted = q._compile(count=True)
+    assert counted["FilterExpression"] == "#n2 = :v2"
+    assert counted["ExpressionAttributeNames"]["#n2"] == "_entity"
+    assert counted["ExpressionAttributeValues"][":v2"] == {"S": "order"}
+    # scans keep it too: it saves sending every other entity's items
+    assert offline_db.scan(Order).params()["FilterExpression"] == "#n0 = :v0"
 
 
 def test_leading_sort_fields_as_keywords_give_a_full_field_prefix(offline_db: Client) -> None:
@@ -98,16 +117,20 @@ def test_filter_limit_projection(offline_db: Client) -> None:
          .where(F.note.exists()).limit(5).page_size(3).project("status", F.note).params())
     assert p["Limit"] == 3
     names = p["ExpressionAttributeNames"]
-    assert p["FilterExpression"] == "#n2 = :v2 AND #n3 = :v3 AND attribute_exists(#n4)"
-    assert [names[n] for n in ("#n2", "#n3", "#n4")] == ["_entity", "status", "note"]
-    assert p["ProjectionExpression"] == "#n3, #n4, #n0, #n1, #n2"
+    assert p["FilterExpression"] == "#n2 = :v2 AND attribute_exists(#n3)"
+    assert [names[n] for n in ("#n2", "#n3", "#n4")] == ["status", "note", "_entity"]
+    # the entity attribute is always projected: decoding checks it
+    assert p["ProjectionExpression"] == "#n2, #n3, #n0, #n1, #n4"
 
 
 def test_sparse_include_index_has_no_entity_filter_when_not_projected(
         offline_db: Client) -> None:
-    p = offline_db.query(Order.awaiting_shipment).params()
-    assert p["IndexName"] == "GSI2"
-    assert "FilterExpression" in p  # INCLUDE projections always carry the entity attribute
+    q = offline_db.query(Order.awaiting_shipment)
+    assert q.params()["IndexName"] == "GSI2"
+    # INCLUDE projections always carry the entity attribute, so it is checked
+    counted = q._compile(count=True)
+    assert "FilterExpression" in counted
+    assert "_entity" in counted["ExpressionAttributeNames"].values()
 
 
 def test_query_errors(offline_db: Client) -> None:
