@@ -14,13 +14,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from dyntable._internal.operations.batch_get import BatchGetResult, batch_get
-from dyntable._internal.operations.batch_write import WriterBook
-from dyntable._internal.operations.collections import (
-    Collection,
-    collection_flow,
-    collection_request,
-)
 from dyntable._internal.operations.flow import Emit, Flow, Request, Sleep
 from dyntable._internal.operations.item_flows import (
     UpdateBuilderBase,
@@ -30,17 +23,7 @@ from dyntable._internal.operations.item_flows import (
 )
 from dyntable._internal.operations.query import QueryBuilder
 from dyntable._internal.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
-from dyntable._internal.operations.retry import Backoff
 from dyntable._internal.operations.send import send
-from dyntable._internal.operations.statements import statement_flow
-from dyntable._internal.operations.tables import (
-    create_table_flow,
-    delete_table_flow,
-    describe_flow,
-    enable_ttl_flow,
-    table_exists_flow,
-    wait_active_flow,
-)
 from dyntable._internal.operations.transactions import TransactionBuilder, transact_get
 from dyntable.errors import InvalidRequestError
 from dyntable.expressions.conditions import Condition
@@ -48,6 +31,10 @@ from dyntable.expressions.paths import Path
 from dyntable.transport.base import not_idempotent
 
 if TYPE_CHECKING:
+    # Batches, collections, PartiQL and table administration load on first use (cold start).
+    from dyntable._internal.operations.batch_get import BatchGetResult
+    from dyntable._internal.operations.collections import Collection
+    from dyntable._internal.operations.retry import Backoff
     from dyntable.batch_writer import BatchWriter
     from dyntable.schema.keys import ItemKey, ModelKey
     from dyntable.schema.model import Model
@@ -257,6 +244,8 @@ class Client:
         :class:`~dyntable.errors.BatchWriteError` names every item not written.
         ``concurrency > 1`` sends chunks from that many threads (bounded memory).
         """
+        from dyntable._internal.operations.batch_write import WriterBook
+        from dyntable._internal.operations.retry import Backoff
         from dyntable.batch_writer import BatchWriter
 
         book = WriterBook(self.table, self.table_name, deadline=deadline,
@@ -268,6 +257,8 @@ class Client:
         """Read many items (instances or keys such as ``Customer.primary(username=...)``),
         100 keys a call. Results keep the order of the keys given; absent items are listed
         in ``.missing``."""
+        from dyntable._internal.operations.batch_get import batch_get
+
         return self.run(batch_get(self.table, self.table_name, keys, consistent=consistent,
                                   deadline=deadline, backoff=backoff,
                                   hide_expired=self.hide_expired))
@@ -306,6 +297,8 @@ class Client:
         value (``db.collection(pk="CUSTOMER#ada")``, with ``index="GSI1"`` for an index).
         ``sk_prefix`` keeps the items whose sort key starts with it.
         """
+        from dyntable._internal.operations.collections import collection_flow, collection_request
+
         pk = index = None
         if key is None:
             pk, index = fields.pop("pk", None), fields.pop("index", None)
@@ -323,6 +316,8 @@ class Client:
         are skipped), otherwise by their entity attribute; items of unknown entities are
         returned as raw dicts.
         """
+        from dyntable._internal.operations.statements import statement_flow
+
         return self.run(statement_flow(self.table, statement, parameters, model=model,
                                        consistent=consistent, limit=limit))
 
@@ -334,30 +329,42 @@ class Client:
         Waits until ACTIVE unless ``wait=False``; TTL can only be enabled on an ACTIVE table,
         so with ``wait=False`` call :meth:`enable_ttl` once it is. Returns the description.
         """
+        from dyntable._internal.operations.tables import create_table_flow
+
         return self.run(create_table_flow(self.table, self.table_name, wait=wait,
                                           timeout=timeout))
 
     def enable_ttl(self) -> bool:
         """Enable TTL on the declared attribute (UpdateTimeToLive); False when none is
         declared. AWS allows one TTL change per table per hour."""
+        from dyntable._internal.operations.tables import enable_ttl_flow
+
         return self.run(enable_ttl_flow(self.table, self.table_name))
 
     def wait_until_active(self, *, timeout: float = 300.0) -> dict[str, Any]:
         """Poll DescribeTable until the table and its indexes are ACTIVE
         (:class:`~dyntable.errors.WaitTimeoutError` after ``timeout`` seconds)."""
+        from dyntable._internal.operations.tables import wait_active_flow
+
         return self.run(wait_active_flow(self.table_name, timeout))
 
     def describe_table(self) -> dict[str, Any]:
         """DescribeTable's ``Table`` description."""
+        from dyntable._internal.operations.tables import describe_flow
+
         return self.run(describe_flow(self.table_name))
 
     def delete_table(self, *, wait: bool = True, timeout: float = 300.0) -> None:
         """Delete the table; waits until it is gone unless ``wait=False``
         (:class:`~dyntable.errors.WaitTimeoutError` after ``timeout`` seconds)."""
+        from dyntable._internal.operations.tables import delete_table_flow
+
         self.run(delete_table_flow(self.table_name, wait=wait, timeout=timeout))
 
     def table_exists(self) -> bool:
         """True when DescribeTable finds the table."""
+        from dyntable._internal.operations.tables import table_exists_flow
+
         return self.run(table_exists_flow(self.table_name))
 
     def close(self) -> None:
