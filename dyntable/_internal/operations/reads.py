@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable._internal.codec.items import ItemCodec, codec_for
+from dyntable._internal.gc_pause import gc_paused
 from dyntable._internal.operations.cursors import decode_cursor, encode_cursor, fingerprint
 from dyntable._internal.operations.flow import Flow, Request, gather
 from dyntable._internal.operations.items import require_table
@@ -34,6 +35,9 @@ __all__ = ["Page", "ReadBuilder", "ReadContext", "ScanBuilder"]
 
 M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
+
+#: Pages of at least this many items are decoded with the cyclic GC paused (gc_pause).
+LARGE_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +227,10 @@ class ReadBuilder(Generic[M]):
         if partial:
             return [codec.decode_partial(item) for item in raw]
         decode = codec.decode
-        return [decode(item) for item in raw]
+        if len(raw) < LARGE_PAGE:
+            return [decode(item) for item in raw]
+        with gc_paused():
+            return [decode(item) for item in raw]
 
     def request(self, *, count: bool = False) -> Request:
         """The first request of this read (compile only)."""

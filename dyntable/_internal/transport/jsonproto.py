@@ -26,6 +26,7 @@ from binascii import b2a_base64
 from datetime import datetime, timezone
 from typing import Any
 
+from dyntable._internal.gc_pause import LARGE_BODY, gc_paused
 from dyntable.errors import InvalidRequestError, ServiceError, TransportError, service_error
 from dyntable.transport.base import Params
 
@@ -223,7 +224,11 @@ def decode_response(operation: str, body: bytes | bytearray) -> dict[str, Any]:
         TransportError: the body is not a JSON object.
     """
     try:
-        parsed = json.loads(body) if body else {}
+        if len(body) >= LARGE_BODY:
+            with gc_paused():
+                parsed = json.loads(body)
+        else:
+            parsed = json.loads(body) if body else {}
     except ValueError:
         raise TransportError(f"{operation}: the response is not JSON") from None
     if not isinstance(parsed, dict):
