@@ -201,7 +201,8 @@ def _fields(
             versions.append(name)
         if is_ttl:
             ttls.append(name)
-        fields[name] = FieldSpec(name, info.annotation, info.is_required(), is_version, is_ttl)
+        fields[name] = FieldSpec(name, info.annotation, info.is_required(), is_version, is_ttl,
+                                 metadata=tuple(info.metadata))
     if len(versions) > 1:
         raise DeclarationError(f"{cls.__name__}: two version fields {versions}; declare one")
     if len(ttls) > 1:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dyntable._internal.codec.containers import SizedEncoder, generic_encoder
 from dyntable._internal.codec.fields import field_kind, kind_tag, make_encoder, sized_encoder
@@ -50,8 +50,24 @@ __all__ = [
 
 AV = dict[str, Any]
 Item = dict[str, AV]
-#: (field name, annotation, is the TTL field)
-FieldDef = tuple[str, Any, bool]
+
+
+class FieldDef(NamedTuple):
+    """One field as the generated code sees it."""
+
+    name: str
+    annotation: Any
+    ttl: bool = False
+    #: the attribute name on the wire (``None``: the field name)
+    attribute: str | None = None
+    #: the field's ``Annotated`` markers (formats, type hooks)
+    metadata: tuple[Any, ...] = ()
+
+    @property
+    def wire(self) -> str:
+        """The attribute name on the wire."""
+        return self.attribute or self.name
+
 #: A key attribute: (attribute, plain template field or None, literal before, literal
 #: after, size limit, checked builder). Plain templates (``"TENANT#{tenant}"``) are filled
 #: inline when the value is a non-empty ASCII str within the limit, else by the builder.
@@ -179,11 +195,10 @@ def _model_class(annotation: Any) -> type[BaseModel]:
     return base
 
 
-def _encode_block(
-    i: int, name: str, annotation: Any, ttl: bool, lenient: bool, nested: bool
-) -> list[str]:
-    key = repr(name)
-    get = f"d.get({key})" if lenient else f"d[{key}]"
+def _encode_block(i: int, f: FieldDef, lenient: bool, nested: bool) -> list[str]:
+    annotation, ttl = f.annotation, f.ttl
+    key, field_key = repr(f.wire), repr(f.name)
+    get = f"d.get({field_key})" if lenient else f"d[{field_key}]"
     marks = _NESTED if nested else _TOP
     fallback = f"r = e{i}(v, L)" if nested else f"r = e{i}(v)"
     call = [fallback, "if r is not None:", f"    item[{key}] = r[0]", "    n += r[1]"]
@@ -252,18 +267,19 @@ def compile_encoder(
     """
     namespace: dict[str, Any] = {}
     body: list[str] = []
-    for i, (name, annotation, ttl) in enumerate(fields):
-        namespace[f"e{i}"] = _field_encoder(name, annotation, ttl)
+    for i, f in enumerate(fields):
+        annotation, ttl = f.annotation, f.ttl
+        namespace[f"e{i}"] = _field_encoder(f.name, annotation, ttl)
         namespace[f"c{i}"] = field_kind(annotation).base
         if not ttl and kind_tag(annotation) == "model":
             sub = namespace[f"sc{i}"] = submodel(namespace[f"c{i}"])
             # a model nesting itself is still compiling: look its encoder up at run time
             namespace[f"se{i}"] = getattr(sub, "_encode", None) or _LateEncode(sub)
-        body += _encode_block(i, name, annotation, ttl, lenient, nested)
+        body += _encode_block(i, f, lenient, nested)
     for j, key in enumerate(keys):
         namespace[f"k{j}"] = key[5]
         body += _key_block(j, key)
-    names = sum(_name_size(f[0]) for f in fields) + sum(_name_size(k[0]) for k in keys)
+    names = sum(_name_size(f.wire) for f in fields) + sum(_name_size(k[0]) for k in keys)
     head = "def encode(d, L=1):" if nested else "def encode(d):"
     source = "\n    ".join(
         [head, "item = {}", "s = 0", f"n = {names}", *body, "return item, 4 * s + n"]
@@ -279,29 +295,29 @@ def _decode_tag(annotation: Any, ttl: bool) -> str:
 
 
 def _decode_block(
-    i: int, name: str, tag: str, default_set: bool, required: bool, nested: bool
+    i: int, f: FieldDef, tag: str, default_set: bool, required: bool, nested: bool
 ) -> list[str]:
-    key = repr(name)
+    wire, key = repr(f.wire), repr(f.name)
     expr = _DECODE.get(tag)
     absent = ["else:", f"    out[{key}] = set()"] if default_set else []
     from_av = "from_av(av, L)" if nested else "from_av(av)"
     if expr is None:
-        return [f"av = m.get({key})", "if av is not None:", f"    out[{key}] = {from_av}",
+        return [f"av = m.get({wire})", "if av is not None:", f"    out[{key}] = {from_av}",
                 *absent]
     expr = _fill(expr, _NESTED if nested else _TOP).replace("@C", f"c{i}")
     if required:
         # Usually present: one lookup; a missing attribute lands in the except branch.
         return [
             "try:",
-            f"    out[{key}] = {expr.replace('@V', f'm[{key}]')}",
+            f"    out[{key}] = {expr.replace('@V', f'm[{wire}]')}",
             "except GUARDED:",
-            f"    av = m.get({key})",
+            f"    av = m.get({wire})",
             "    if av is not None:",
             f"        out[{key}] = {from_av}",
             *["    " + line for line in absent],
         ]
     return [
-        f"av = m.get({key})",
+        f"av = m.get({wire})",
         "if av is not None:",
         "    try:",
         f"        out[{key}] = {expr.replace('@V', 'av')}",
@@ -329,11 +345,11 @@ def compile_values(
     """
     namespace: dict[str, Any] = {}
     body: list[str] = []
-    for i, (name, annotation, ttl) in enumerate(fields):
-        tag = _decode_tag(annotation, ttl)
+    for i, f in enumerate(fields):
+        tag = _decode_tag(f.annotation, f.ttl)
         if tag == "model":
-            namespace[f"c{i}"] = submodel(_model_class(annotation))
-        body += _decode_block(i, name, tag, name in default_sets, name in required, nested)
+            namespace[f"c{i}"] = submodel(_model_class(f.annotation))
+        body += _decode_block(i, f, tag, f.name in default_sets, f.name in required, nested)
     if extras:
         body += [
             "if len(out) != len(m):",
@@ -379,8 +395,8 @@ class SubCodec:
 
     def __init__(self, model: type[BaseModel]) -> None:
         infos = model.model_fields
-        fields = [(name, info.annotation, False) for name, info in infos.items()]
-        self.fields = [(name, annotation, kind_tag(annotation)) for name, annotation, _ in fields]
+        fields = [FieldDef(name, info.annotation) for name, info in infos.items()]
+        self.fields = [(f.name, f.annotation, kind_tag(f.annotation)) for f in fields]
         _BUILDING[model] = self  # a model nesting itself finds its codec while it compiles
         try:
             self._encode = compile_encoder(fields, lenient=True, nested=True)

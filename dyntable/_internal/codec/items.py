@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable._internal.codec.compiled import (
+    FieldDef,
     KeyDef,
     compile_encoder,
     compile_values,
@@ -152,7 +153,8 @@ class ItemCodec(Generic[M]):
                 self.set_fields.append(name)
             if kind.optional:
                 self.optional.add(name)
-        defs = [(name, f.annotation, f.is_ttl) for name, f in spec.fields.items()]
+        defs = [FieldDef(name, f.annotation, f.is_ttl, f.attribute, f.metadata)
+                for name, f in spec.fields.items() if f.stored]
         required = [name for name, f in spec.fields.items() if f.required]
         self._values = compile_values(defs, required=required, default_sets=self.set_fields)
         self._optional_required = [n for n in required if n in self.optional]

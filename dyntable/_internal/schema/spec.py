@@ -17,13 +17,26 @@ __all__ = ["FieldSpec", "KeySpec", "ModelSpec"]
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One model field: its name (also its attribute name), annotation and role."""
+    """One model field: its name, the attribute that stores it, annotation and role.
+
+    ``attribute`` is the attribute name on the wire (the field's alias, else its name);
+    ``metadata`` holds the ``Annotated`` markers pydantic keeps for the field (formats and
+    type hooks are read from it); ``stored`` is False for a field kept only inside key
+    attributes (see ``Key(store_fields=False)``).
+    """
 
     name: str
     annotation: Any
     required: bool
     is_version: bool = False
     is_ttl: bool = False
+    attribute: str = ""
+    metadata: tuple[Any, ...] = ()
+    stored: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.attribute:
+            object.__setattr__(self, "attribute", self.name)
 
 
 @dataclass(frozen=True)
