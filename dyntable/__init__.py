@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     )
     from dyntable.client import Client, Query, Scan, Transaction, UpdateBuilder
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
+    from dyntable.schema.formats import Format, TypeHook
     from dyntable.schema.keys import ItemKey, Key
     from dyntable.schema.model import TTL, Model, Version
     from dyntable.schema.table import GSI, LSI
@@ -41,6 +42,7 @@ _LAZY: dict[str, str] = {
     "UpdateBuilder": "dyntable.client",
     "Collection": "dyntable._internal.operations.collections",
     "F": "dyntable.expressions.paths",
+    "Format": "dyntable.schema.formats",
     "GSI": "dyntable.schema.table",
     "Key": "dyntable.schema.keys",
     "LSI": "dyntable.schema.table",
@@ -50,6 +52,7 @@ _LAZY: dict[str, str] = {
     "Query": "dyntable.client",
     "Scan": "dyntable.client",
     "TTL": "dyntable.schema.model",
+    "TypeHook": "dyntable.schema.formats",
     "Table": "dyntable.table",
     "Version": "dyntable.schema.model",
     "if_not_exists": "dyntable.expressions.paths",
@@ -68,6 +71,7 @@ __all__ = [
     "Client",
     "Collection",
     "F",
+    "Format",
     "ItemKey",
     "Key",
     "Model",
@@ -77,6 +81,7 @@ __all__ = [
     "Scan",
     "Table",
     "Transaction",
+    "TypeHook",
     "UpdateBuilder",
     "Version",
     "__version__",

@@ -90,6 +90,7 @@ __all__ = [
     "TransactionVersionConflictError",
     "TransportError",
     "TrimmedDataError",
+    "UnmatchedItemWarning",
     "VersionConflictError",
     "WaitTimeoutError",
     "service_error",
@@ -152,6 +153,17 @@ class DecodeError(DyntableError):
         super().__init__(message)
         self.model = model
         self.key = dict(key) if key else None
+
+
+class UnmatchedItemWarning(UserWarning):
+    """A read met items that match no model of the table.
+
+    They carry no entity attribute and no model's key templates fit their key (or several
+    fit equally well), so they may belong to the model read. They are kept in the read's
+    ``unmatched`` list (``Page.unmatched``, ``query.unmatched``), never silently dropped;
+    turn the warning into an error with ``warnings.simplefilter("error",
+    UnmatchedItemWarning)``.
+    """
 
 
 class ServiceError(DyntableError):

@@ -31,9 +31,12 @@ class Table(TableSchema):
         stream: stream view type, or ``None`` for no stream.
         billing_mode: ``PAY_PER_REQUEST`` (default) or ``PROVISIONED`` (then give capacity).
         table_class: ``STANDARD`` or ``STANDARD_INFREQUENT_ACCESS``.
-        entity_attribute: the attribute naming each item's entity.
+        entity_attribute: the attribute naming each item's entity, or ``None`` for a table
+            whose items carry none (then an item's model is found from its key templates).
         attribute_types: key attribute types other than ``S`` (e.g. ``{"LSI1SK": "N"}``).
         deletion_protection: passed to CreateTable.
+        type_hooks: Python type -> ``TypeHook``: how fields of that type are stored in every
+            model of the table (a field's own ``Format`` or ``TypeHook`` wins).
     """
 
     def connect(

@@ -78,15 +78,36 @@ class Compiler:
         return ph
 
     def path(self, path: Path) -> str:
-        """``#n0.#n1[2]`` for a path (checked against the model)."""
+        """``#n0.#n1[2]`` for a path (checked against the model; a field is named by the
+        attribute that stores it, its alias when it has one)."""
         self.resolve(path)
         out = ""
         for e in path.elements:
             if isinstance(e, int):
                 out += f"[{e}]"
+            elif not out:
+                out = self._name(self.attribute(path))
             else:
-                out += ("." if out else "") + self._name(e)
+                out += "." + self._name(e)
         return out
+
+    def attribute(self, path: Path) -> str:
+        """The attribute storing the first field of ``path``."""
+        head = path.elements[0]
+        assert isinstance(head, str)
+        if path.raw or self.codec is None:
+            return head
+        spec = self.codec.spec.fields[head]
+        if not spec.stored:
+            attrs = [a for k in self.codec.spec.keys.values() if head in k.fields
+                     for a, t in zip(k.attrs, k.pk_templates + k.sk_templates, strict=False)
+                     if head in t.fields]
+            raise ExpressionError(
+                f"{self.model_name}.{head} is kept only inside key attribute(s) "
+                f"{sorted(set(attrs))} (store_fields=False): an expression cannot name it; "
+                "query by the key instead (key fields, sk_prefix, between)"
+            )
+        return spec.attribute
 
     # -- model checks ------------------------------------------------------------------
 
@@ -116,6 +137,10 @@ class Compiler:
         """Encode ``value`` as the type found at ``path`` (its element type with ``element``)."""
         if isinstance(value, Path):
             raise ExpressionError("a path cannot be used here as a value")
+        if (path is not None and not path.raw and self.codec is not None and not element
+                and len(path.elements) == 1 and path.elements[0] in self.codec.converters):
+            # a field stored by a format, type hook or serializer: as the item stores it
+            return self.codec.encode_field(str(path.elements[0]), value)
         annotation = _ANY if path is None else self.resolve(path)
         if element and annotation is not _ANY:
             args = typing.get_args(field_kind(annotation).base)
@@ -354,7 +379,12 @@ def _step(annotation: Any, element: str | int, walked: str, model: str) -> Any:
                 f"{model}.{walked} ({base.__name__}) has no field {element!r} "
                 f"(fields: {sorted(base.model_fields)})"
             )
-        return base.model_fields[element].annotation
+        info = base.model_fields[element]
+        # with its markers: a nested field's format or type hook applies to its values
+        if info.metadata:
+            marked = (info.annotation, *info.metadata)
+            return typing.Annotated[marked]
+        return info.annotation
     if origin is dict or base is dict or (origin is not None and str(origin).endswith("Mapping'>")):
         return args[1] if len(args) == 2 else _ANY
     raise ExpressionError(

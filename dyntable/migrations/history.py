@@ -1,8 +1,9 @@
 """Migration state kept in the table itself, in reserved items.
 
 Every reserved item lives in the partition ``_dyntable#migrations`` (tables without a sort
-key: partition ``_dyntable#migrations#<name>``) and has the entity attribute
-``_dyntable_migration``, which no model uses, so it never decodes as a model item:
+key: partition ``_dyntable#migrations#<name>``) and has the entity attribute (``_entity``
+on a table declared without one) ``_dyntable_migration``, which no model uses, and a key
+no model's templates fit, so it never decodes as a model item:
 
 * ``<id>``: the migration's state: direction, status, run number, total segments;
 * ``<id>#run0003#seg0000042``: one scan segment of run 3: its checkpoint (the segment's
@@ -93,6 +94,8 @@ class History:
                 )
         self.client = client
         self.table = table
+        #: the attribute marking reserved items
+        self.marker = table.entity_attribute or "_entity"
 
     # -- keys and raw requests -------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class History:
             params: dict[str, Any] = {"KeyConditionExpression": compiler.key_condition(cond)}
             operation = "Query"
         else:
-            cond = (attr(self.table.entity_attribute) == ENTITY) & \
+            cond = (attr(self.marker) == ENTITY) & \
                 attr(self.table.pk).begins_with(f"{PARTITION}#{prefix}")
             params = {"FilterExpression": compiler.condition(cond)}
             operation = "Scan"
@@ -187,7 +190,7 @@ class History:
         values: dict[str, Any] = {
             "direction": st.direction, "status": st.status, "run": st.run,
             "total_segments": st.total_segments, "started_at": st.started_at,
-            self.table.entity_attribute: ENTITY, "migration": st.id,
+            self.marker: ENTITY, "migration": st.id,
         }
         actions = [Action("SET", attr(k), to_av(v)) for k, v in values.items()]
         actions.append(Action("REMOVE", attr("finished_at")))
@@ -238,7 +241,7 @@ class History:
             Action("SET", a("owner"), {"S": owner}),
             Action("SET", a("lease_until"), to_av(now + lease_seconds)),
             Action("SET", a("done"), if_not_exists(a("done"), False)),
-            Action("SET", a(self.table.entity_attribute), {"S": ENTITY}),
+            Action("SET", a(self.marker), {"S": ENTITY}),
             Action("SET", a("segment"), to_av(segment)),
         ]
         free = a("owner").not_exists() | (a("lease_until") < now) | (a("owner") == owner)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dyntable._internal.codec.identity import identity
 from dyntable._internal.codec.values import from_av, to_av
 from dyntable.errors import ExpressionError, InvalidValueError
 from dyntable.expressions.compiler import Compiler
@@ -59,9 +60,7 @@ def _applied(item: Mapping[str, Any]) -> set[str]:
 
 
 def _version_field(table: TableSchema, item: Mapping[str, Any]) -> str | None:
-    entity = item.get(table.entity_attribute)
-    name = entity.get("S") if isinstance(entity, Mapping) else None
-    model = table.model_for(name) if isinstance(name, str) else None
+    model = identity(table).model_of(item)
     return model.__dyntable__.version_field if model is not None else None
 
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dyntable._internal.codec.identity import identity
 from dyntable._internal.operations.flow import Request
 from dyntable._internal.operations.pages import pages
 from dyntable.errors import ConditionalCheckFailedError, ServiceError
@@ -184,14 +185,18 @@ class Migrator:
 
     def _scan_params(self, migration: Migration) -> dict[str, Any]:
         compiler = Compiler()
-        entity = attr(self.client.table.entity_attribute)
-        cond = entity.is_in(*migration.entities)
         params: dict[str, Any] = {
             "TableName": self.client.table_name,
-            "FilterExpression": compiler.condition(cond),
             "ConsistentRead": True,
             "Limit": self.page_size,
         }
+        name = self.client.table.entity_attribute
+        if name is not None:
+            # Items without the attribute (written by another program) are matched by key
+            # as they arrive (_selected).
+            entity = attr(name)
+            cond = entity.is_in(*migration.entities) | entity.not_exists()
+            params["FilterExpression"] = compiler.condition(cond)
         params.update(compiler.params())
         return params
 
@@ -259,7 +264,14 @@ class Migrator:
             if run.state is not None:
                 self.history.release(run.state, segment, self.owner)
 
+    def _selected(self, run: _Run, item: dict[str, AV]) -> bool:
+        """The item is one of the migration's entities (by attribute, else by key)."""
+        model = identity(self.client.table).model_of(item)
+        return model is not None and model.__dyntable__.entity in run.migration.entities
+
     def _item(self, run: _Run, item: dict[str, AV], counts: Counter[str]) -> None:
+        if not self._selected(run, item):
+            return
         counts["scanned"] += 1
         report = run.report
         for _attempt in range(self.max_retries + 1):

@@ -20,6 +20,13 @@ class Key:
     key gives only ``sk`` (its partition key is the primary one). A GSI with native
     multi-attribute keys needs no templates: its key attributes are model fields.
 
+    ``store_fields=False`` keeps the fields of this key's templates only inside the key
+    attributes (no attribute of their own), as tables written by other programs often do
+    (``PK = "ORG#acme"`` and no ``org`` attribute): they are read back from the key. Such a
+    field cannot be named in a condition, filter or projection (query by the key instead).
+    Whatever the setting, a templated field whose own attribute is absent is read from the
+    key.
+
     Read on the model class (``Order.primary``) a key is a :class:`ModelKey` bound to that
     model: what ``db.query(...)`` takes.
     """
@@ -30,10 +37,12 @@ class Key:
         pk: str | None = None,
         sk: str | None = None,
         index: str | None = None,
+        store_fields: bool = True,
     ) -> None:
         self.pk = pk
         self.sk = sk
         self.index = index
+        self.store_fields = store_fields
         self.name = ""
         self._bound: dict[type[Any], ModelKey[Any]] = {}
 

@@ -108,9 +108,10 @@ class Model(BaseModel, metaclass=_ModelMeta):
         # Class keywords (table=, entity=) are read in __pydantic_init_subclass__.
         super().__init_subclass__()
 
-    # Copies (``model_copy``, ``copy.copy``, ``copy.deepcopy``) keep the write receipts
-    # remembered for the original (see dyntable._internal.schema.receipts), so a put of a copy does
-    # not drop the receipts other writers rely on.
+    # Copies (``model_copy``, ``copy.copy``, ``copy.deepcopy``) keep what was remembered
+    # for the original (dyntable._internal.schema.remembered): the write receipts other
+    # writers rely on and the attributes the model does not declare, so a put of a copy
+    # drops neither.
 
     def __copy__(self) -> Self:
         copied = super().__copy__()
@@ -157,17 +158,9 @@ class Model(BaseModel, metaclass=_ModelMeta):
 
 
 def _carry_receipts(original: Model, copied: Model) -> None:
-    spec = getattr(type(original), "__dyntable__", None)
-    name = spec.version_field if spec is not None else None
-    if name is None:
-        return
-    from dyntable._internal.schema.receipts import recall, remember
+    from dyntable._internal.schema.remembered import carry
 
-    version = original.__dict__.get(name)
-    if isinstance(version, int):
-        known = recall(original, version)
-        if known is not None:
-            remember(copied, version, known)
+    carry(original, copied)
 
 
 Model.model_config = ConfigDict(ignored_types=(Key,), extra="forbid")
@@ -188,12 +181,15 @@ def _fields(
     fields: dict[str, FieldSpec] = {}
     versions: list[str] = []
     ttls: list[str] = []
+    attributes: dict[str, str] = {}
     for name, info in cls.model_fields.items():
-        if info.alias and info.alias != name:
+        attribute = _wire_name(cls, name, info.alias)
+        if attribute in attributes:
             raise DeclarationError(
-                f"{cls.__name__}.{name}: field aliases are not supported; the field name is "
-                "the attribute name"
+                f"{cls.__name__}: fields {attributes[attribute]!r} and {name!r} are both "
+                f"stored as attribute {attribute!r}"
             )
+        attributes[attribute] = name
         marks = _markers(info.annotation, list(info.metadata))
         is_version = "Version" in marks
         is_ttl = "TTL" in marks or (table.ttl is not None and name == table.ttl)
@@ -202,13 +198,19 @@ def _fields(
         if is_ttl:
             ttls.append(name)
         fields[name] = FieldSpec(name, info.annotation, info.is_required(), is_version, is_ttl,
-                                 metadata=tuple(info.metadata))
+                                 attribute=attribute, metadata=tuple(info.metadata))
     if len(versions) > 1:
         raise DeclarationError(f"{cls.__name__}: two version fields {versions}; declare one")
     if len(ttls) > 1:
         raise DeclarationError(f"{cls.__name__}: two TTL fields {ttls}; declare one")
     version = versions[0] if versions else None
     ttl = ttls[0] if ttls else None
+    for role, special in (("version", version), ("TTL", ttl)):
+        if special is not None and fields[special].attribute != special:
+            raise DeclarationError(
+                f"{cls.__name__}.{special}: the {role} field cannot have an alias; name the "
+                f"field like its attribute {fields[special].attribute!r}"
+            )
     if version and fields[version].annotation not in (int,):
         raise DeclarationError(f"{cls.__name__}.{version}: a version field must be an int")
     if ttl is not None:
@@ -222,6 +224,15 @@ def _fields(
                 f"{table.ttl!r}; name the field {table.ttl!r}"
             )
     return fields, version, ttl
+
+
+def _wire_name(cls: type[Model], name: str, alias: str | None) -> str:
+    """The attribute storing field ``name``: its pydantic ``alias`` when it has one."""
+    if not alias or alias == name:
+        return name
+    if not isinstance(alias, str):
+        raise DeclarationError(f"{cls.__name__}.{name}: the alias must be a string")
+    return alias
 
 
 def _declared_keys(cls: type[Model]) -> dict[str, Key]:
@@ -298,16 +309,17 @@ def _resolve_key(
             is_local=True, projection=idx.projection_type, include=idx.include,
         )
     if idx.multi_attribute or (key.pk is None and key.sk is None):
+        by_wire = {f.attribute: n for n, f in fields.items()}
         for a in (*idx.pk_attrs, *idx.sk_attrs):
-            if a not in fields:
+            if a not in by_wire:
                 raise DeclarationError(
                     f"{cls.__name__}.{attr}: index {idx.name!r} keys on attribute {a!r}, "
                     f"which is not a field of {cls.__name__}"
                 )
         return KeySpec(
             attr, idx.name, idx.pk_attrs, idx.sk_attrs,
-            tuple(Template.parse("{" + a + "}") for a in idx.pk_attrs),
-            tuple(Template.parse("{" + a + "}") for a in idx.sk_attrs),
+            tuple(Template.parse("{" + by_wire[a] + "}") for a in idx.pk_attrs),
+            tuple(Template.parse("{" + by_wire[a] + "}") for a in idx.sk_attrs),
             projection=idx.projection_type, include=idx.include, native=True,
         )
     return KeySpec(
@@ -318,12 +330,44 @@ def _resolve_key(
     )
 
 
+def _key_only(cls: type[Model], fields: dict[str, FieldSpec], declared: dict[str, Key],
+              keys: dict[str, KeySpec]) -> dict[str, FieldSpec]:
+    """``fields`` with those of ``store_fields=False`` keys marked as kept in the key only."""
+    import dataclasses
+
+    out = dict(fields)
+    for attr, key in declared.items():
+        if key.store_fields:
+            continue
+        spec = keys[attr]
+        if spec.native:
+            raise DeclarationError(
+                f"{cls.__name__}.{attr}: store_fields=False needs key templates; index "
+                f"{spec.index!r} keys on the fields' own attributes"
+            )
+        for name in spec.fields:
+            f = out[name]
+            if f.is_ttl:
+                raise DeclarationError(
+                    f"{cls.__name__}.{name}: the TTL field must be its own attribute")
+            if f.attribute != name:
+                raise DeclarationError(
+                    f"{cls.__name__}.{name}: a field kept only in the key has no attribute "
+                    "of its own; drop its alias"
+                )
+            out[name] = dataclasses.replace(f, stored=False)
+    return out
+
+
 def _build_spec(
     cls: type[Model], table: TableSchema, entity: str, schema_version: int | None
 ) -> ModelSpec:
     from dyntable._internal.schema.spec import ModelSpec
 
     fields, version, ttl = _fields(cls, table)
+    from dyntable._internal.schema.field_formats import check_formats
+
+    check_formats(cls, table, fields)  # storage formats, type hooks, pydantic serializers
     declared = _declared_keys(cls)
     primaries = [a for a, k in declared.items() if k.index is None]
     if not primaries:
@@ -345,20 +389,28 @@ def _build_spec(
                 )
             indexes[spec.index] = spec
         keys[attr] = spec
+    from dyntable._internal.schema.receipts import RECEIPTS_ATTRIBUTE
+    from dyntable._internal.schema.versions import VERSION_ATTRIBUTE
+
     native = {a for k in keys.values() if k.native for a in k.attrs}
-    reserved = (table.key_attributes() - native) | {table.entity_attribute}
-    for name in fields:
-        if name in reserved:
+    reserved = (table.key_attributes() - native) | {RECEIPTS_ATTRIBUTE, VERSION_ATTRIBUTE}
+    if table.entity_attribute is not None:
+        reserved.add(table.entity_attribute)
+    for name, f in fields.items():
+        wire = f.attribute
+        if wire in reserved:
             # Allowed only when the key attribute *is* the field: its template is "{name}".
             identity = any(
-                a == name and t.source == "{" + name + "}"
+                a == wire and t.fields == (name,) and t.source == "{" + name + "}"
                 for k in keys.values()
                 for a, t in zip(k.attrs, k.pk_templates + k.sk_templates, strict=False)
             )
-            if not identity or name == table.entity_attribute:
+            if not identity or wire == table.entity_attribute or wire in (
+                    RECEIPTS_ATTRIBUTE, VERSION_ATTRIBUTE):
                 raise DeclarationError(
                     f"{cls.__name__}.{name}: the field is named like the table's key or "
-                    f"entity attribute {name!r}; rename the field"
+                    f"entity attribute (or an attribute dyntable keeps) {wire!r}; rename "
+                    "the field (or its alias)"
                 )
     for spec in keys.values():
         clash = sorted(set(spec.fields) & KEY_OPTION_NAMES)
@@ -370,6 +422,7 @@ def _build_spec(
             )
     if version and version in keys[primaries[0]].fields:
         raise DeclarationError(f"{cls.__name__}.{version}: the version cannot be a key field")
+    fields = _key_only(cls, fields, declared, keys)
     return ModelSpec(
         model=cls,
         entity=entity,

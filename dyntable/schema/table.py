@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dyntable.errors import DeclarationError
+from dyntable.schema.formats import TypeHook
 
 if TYPE_CHECKING:
     from dyntable.schema.model import Model
@@ -126,6 +127,25 @@ class LSI:
         return (self.sk,)
 
 
+def _shape(model: type[Model]) -> tuple[tuple[str, ...], ...]:
+    """The literal text of a model's primary key templates (fields left out)."""
+    spec = model.__dyntable__.primary
+    return tuple(t.literals for t in (*spec.pk_templates, *spec.sk_templates))
+
+
+def _type_hooks(
+    table: str, hooks: Mapping[type, TypeHook[Any]] | None
+) -> dict[type, TypeHook[Any]]:
+    out = dict(hooks or {})
+    for t, hook in out.items():
+        if not isinstance(t, type) or not isinstance(hook, TypeHook):
+            raise DeclarationError(
+                f"table {table!r}: type_hooks maps Python types to TypeHook(encode=..., "
+                f"decode=...), not {t!r}: {hook!r}"
+            )
+    return out
+
+
 def _origin(model: type[Any]) -> tuple[str, str]:
     """Where a class was defined; a class re-created there (module reload) may re-register."""
     return (model.__module__, model.__qualname__)
@@ -146,9 +166,16 @@ class TableSchema:
         stream: stream view type, or ``None`` for no stream.
         billing_mode: ``PAY_PER_REQUEST`` (default) or ``PROVISIONED`` (then give capacity).
         table_class: ``STANDARD`` or ``STANDARD_INFREQUENT_ACCESS``.
-        entity_attribute: the attribute naming each item's entity.
+        entity_attribute: the attribute naming each item's entity (``"_entity"``), or
+            ``None`` for a table whose items carry none (a table another program wrote): then
+            an item's model is found from its primary key, by the key templates that fit it
+            (with one model on the table, every item is that model's). Items lacking the
+            attribute on a table that has one are matched by their key the same way.
         attribute_types: key attribute types other than ``S`` (e.g. ``{"LSI1SK": "N"}``).
         deletion_protection: passed to CreateTable.
+        type_hooks: Python type -> :class:`~dyntable.schema.formats.TypeHook`, how fields
+            of that type (optionally ``| None``) are stored in every model of the table
+            (a field's own ``Format`` or ``TypeHook`` wins; see docs/modelling.md).
     """
 
     def __init__(
@@ -165,10 +192,11 @@ class TableSchema:
         read_capacity: int | None = None,
         write_capacity: int | None = None,
         table_class: str | None = None,
-        entity_attribute: str = "_entity",
+        entity_attribute: str | None = "_entity",
         attribute_types: dict[str, AttributeType] | None = None,
         deletion_protection: bool = False,
         tags: dict[str, str] | None = None,
+        type_hooks: Mapping[type, TypeHook[Any]] | None = None,
     ) -> None:
         if not isinstance(name, str) or not (3 <= len(name) <= 255):
             raise DeclarationError(f"table name must be 3 to 255 characters, not {name!r}")
@@ -187,7 +215,10 @@ class TableSchema:
         self.attribute_types: dict[str, AttributeType] = dict(attribute_types or {})
         self.deletion_protection = deletion_protection
         self.tags = dict(tags or {})
+        self.type_hooks: dict[type, TypeHook[Any]] = _type_hooks(name, type_hooks)
         self._models: dict[str, type[Model]] = {}
+        #: bumped at each registration (caches of the entity rules compare it)
+        self.generation = 0
         self._lock = threading.Lock()
         self._check()
 
@@ -227,6 +258,12 @@ class TableSchema:
         for attr, typ in self.attribute_types.items():
             if typ not in ("S", "N", "B"):
                 raise DeclarationError(f"attribute type of {attr!r} must be S, N or B")
+        if self.entity_attribute is not None and (
+                not isinstance(self.entity_attribute, str) or not self.entity_attribute):
+            raise DeclarationError(
+                f"table {self.name!r}: entity_attribute is an attribute name or None, not "
+                f"{self.entity_attribute!r}"
+            )
         if self.entity_attribute in self.key_attributes():
             raise DeclarationError("entity_attribute cannot be a key attribute")
 
@@ -281,7 +318,25 @@ class TableSchema:
                     f"entity {entity!r} is already used by {other.__qualname__} on table "
                     f"{self.name!r}; {model.__qualname__} needs another entity name"
                 )
+            if self.entity_attribute is None:
+                self._check_distinct(model, entity)
             self._models[entity] = model
+            self.generation += 1
+
+    def _check_distinct(self, model: type[Model], entity: str) -> None:
+        """Without an entity attribute, an item's model is told by its key: two models
+        whose primary key templates have the same literal text cannot be told apart."""
+        mine = _shape(model)
+        for name, other in self._models.items():
+            if name == entity or _origin(other) == _origin(model):
+                continue
+            if _shape(other) == mine:
+                raise DeclarationError(
+                    f"{model.__qualname__} and {other.__qualname__} cannot be told apart on "
+                    f"table {self.name!r}: it has no entity attribute and their primary key "
+                    f"templates have the same literal text {mine!r}; give one of them "
+                    "distinct literal text (e.g. a prefix) or declare an entity_attribute"
+                )
 
     def model_for(self, entity: str) -> type[Model] | None:
         """The model registered for ``entity``, or ``None``."""

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from dyntable._internal.codec.items import codec_for, entity_of
+from dyntable._internal.codec.identity import Match, identity
+from dyntable._internal.codec.items import codec_for
 from dyntable.errors import DecodeError
 from dyntable.streams.records import MissingImageError, StreamRecord, StreamRecordError
 
@@ -117,43 +118,9 @@ class StreamEvent(Generic[M]):
         return bool(self.changed_fields.intersection(names))
 
 
-def _specificity(model: type[Model], keys: Mapping[str, Any]) -> int | None:
-    """Literal characters matched when ``model``'s primary templates parse ``keys``."""
-    spec = model.__dyntable__.primary
-    if set(spec.attrs) != set(keys):
-        return None
-    table = model.__dyntable__.table
-    seen: dict[str, str] = {}
-    score = 0
-    for attr, template in zip(spec.attrs, (*spec.pk_templates, *spec.sk_templates),
-                              strict=True):
-        av = keys[attr]
-        if table.attribute_type(attr) != "S":
-            if table.attribute_type(attr) not in av:
-                return None
-            continue
-        text = av.get("S")
-        parsed = template.parse_value(text) if isinstance(text, str) else None
-        if parsed is None:
-            return None
-        for name, value in parsed.items():
-            if seen.setdefault(name, value) != value:
-                return None
-        score += sum(len(lit) for lit in template.literals)
-    return score
-
-
 def models_for_keys(table: TableSchema, keys: Mapping[str, Any]) -> list[tuple[type[Model], int]]:
     """Models whose primary key templates parse ``keys``, most specific first."""
-    found = []
-    for model in table.models.values():
-        score = _specificity(model, keys)
-        if score is None:
-            continue
-        fields = codec_for(model).field_values_from_key(keys)
-        if all(f in fields for f in model.__dyntable__.primary.fields):
-            found.append((model, score))
-    return sorted(found, key=lambda pair: -pair[1])
+    return identity(table).ranked(keys)
 
 
 def _decode_error(record: StreamRecord, exc: DecodeError) -> StreamRecordError:
@@ -167,43 +134,41 @@ def _decode_error(record: StreamRecord, exc: DecodeError) -> StreamRecordError:
     )
 
 
-def _by_keys(table: TableSchema, record: StreamRecord) -> StreamEvent[Any]:
-    matches = models_for_keys(table, record.keys)
-    if not matches:
-        return StreamEvent(record, None, reason="no model's key templates fit the keys")
-    best = [m for m, score in matches if score == matches[0][1]]
-    if len(best) > 1:
-        names = ", ".join(m.__name__ for m in best)
-        return StreamEvent(record, None, candidates=tuple(best),
-                           reason=f"the keys fit several models equally well: {names}")
-    model = best[0]
-    return StreamEvent(record, model, model.__dyntable__.entity,
-                       codec_for(model).field_values_from_key(record.keys))
+def _unknown(record: StreamRecord, match: Match) -> StreamEvent[Any]:
+    return StreamEvent(record, None, match.entity, candidates=match.candidates,
+                       reason=match.reason)
 
 
 def decode_record(table: TableSchema, record: StreamRecord) -> StreamEvent[Any]:
-    """Decode ``record``'s images with the model its entity attribute names.
+    """Decode ``record``'s images with the model they belong to: the one their entity
+    attribute names, else the one their key fits (see
+    :mod:`~dyntable._internal.codec.identity`); records of no model are unknown events.
 
     Raises:
         StreamRecordError: an image does not fit the model (this record only).
     """
     new, old = record.new_image, record.old_image
+    ident = identity(table)
     if new is None and old is None:
-        return _by_keys(table, record)
-    attr = table.entity_attribute
-    entities = {entity_of(i, attr) for i in (new, old) if i is not None}
-    if len(entities) > 1:
-        return StreamEvent(record, None, reason=f"the entity changed: {sorted(map(str, entities))}")
-    entity = entities.pop()
-    model = table.model_for(entity) if entity else None
+        match = ident.match(record.keys)
+        if match.model is None:
+            return _unknown(record, match)
+        return StreamEvent(record, match.model, match.entity,
+                           codec_for(match.model).field_values_from_key(record.keys))
+    matches = [ident.match(i) for i in (new, old) if i is not None]
+    if len(matches) == 2 and matches[0].model is not matches[1].model:
+        names = sorted(str(m.entity or (m.model.__name__ if m.model else None))
+                       for m in matches)
+        return StreamEvent(record, None, reason=f"the entity changed: {names}")
+    match = matches[0]
+    model = match.model
     if model is None:
-        why = f"entity {entity!r} is not registered" if entity else f"no {attr!r} attribute"
-        return StreamEvent(record, None, entity, reason=why)
+        return _unknown(record, match)
     codec = codec_for(model)
     try:
         decoded_new = codec.decode(new) if new is not None else None
         decoded_old = codec.decode(old) if old is not None else None
     except DecodeError as exc:
         raise _decode_error(record, exc) from None
-    return StreamEvent(record, model, entity, codec.field_values_from_key(record.keys),
+    return StreamEvent(record, model, match.entity, codec.field_values_from_key(record.keys),
                        decoded_new, decoded_old)

@@ -6,6 +6,11 @@ the rest, so an item costs no per-field function call and no runtime type dispat
 Encoders also return an upper bound of the item's size in bytes, so the 400 KB check
 needs no second walk over the item.
 
+A field with its own conversion (a storage format, a type hook or a pydantic serializer;
+see :mod:`~dyntable._internal.codec.formats`) skips the inline cases and calls its converter;
+a model with serializer fields dumps them with one pydantic call per item. Fields without
+one compile exactly as before, so models that use none of these pay nothing for them.
+
 Field names appear in the generated source only as string literals (``repr``); helpers
 are passed in the namespace. The semantics match
 :func:`~dyntable._internal.codec.fields.make_encoder` and
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import typing
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -31,11 +37,14 @@ from dyntable._internal.codec.limits import (
     number_text,
     utf8_ok,
 )
+from dyntable._internal.codec.pydantic_loaded import is_model_class
 from dyntable._internal.codec.values import b_value, from_av, parse_datetime, to_av
 from dyntable.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+    from dyntable._internal.codec.formats import Converter
 
 __all__ = [
     "FieldDef",
@@ -62,6 +71,8 @@ class FieldDef(NamedTuple):
     attribute: str | None = None
     #: the field's ``Annotated`` markers (formats, type hooks)
     metadata: tuple[Any, ...] = ()
+    #: the field's own conversion (a format, type hook or pydantic serializer), if any
+    converter: Converter | None = None
 
     @property
     def wire(self) -> str:
@@ -203,6 +214,10 @@ def _encode_block(i: int, f: FieldDef, lenient: bool, nested: bool) -> list[str]
     fallback = f"r = e{i}(v, L)" if nested else f"r = e{i}(v)"
     call = [fallback, "if r is not None:", f"    item[{key}] = r[0]", "    n += r[1]"]
     lines = [f"v = {get}", "if v is not None:"]
+    if f.converter is not None:  # its own conversion: no inline case
+        if f.converter.serialize is not None:  # its serialized value (see compile_encoder)
+            lines = [f"v = sd.get({field_key})", "if v is not None:"]
+        return lines + ["    " + c for c in call]
     inline = None if ttl else _INLINE.get(kind_tag(annotation))
     if inline is None:
         return lines + ["    " + c for c in call]
@@ -269,6 +284,17 @@ def compile_encoder(
     body: list[str] = []
     for i, f in enumerate(fields):
         annotation, ttl = f.annotation, f.ttl
+        if f.converter is not None:
+            namespace[f"e{i}"] = f.converter.sized
+            if f.converter.serialize is not None and "ser" not in namespace:
+                # One call dumps all the model's serializer fields (once they are present).
+                namespace["ser"] = f.converter.serialize
+                if not lenient:
+                    body += [f"d[{g.name!r}]" for g in fields
+                             if g.converter is not None and g.converter.serialize]
+                body.append("sd = ser(d)")
+            body += _encode_block(i, f, lenient, nested)
+            continue
         namespace[f"e{i}"] = _field_encoder(f.name, annotation, ttl)
         namespace[f"c{i}"] = field_kind(annotation).base
         if not ttl and kind_tag(annotation) == "model":
@@ -295,12 +321,17 @@ def _decode_tag(annotation: Any, ttl: bool) -> str:
 
 
 def _decode_block(
-    i: int, f: FieldDef, tag: str, default_set: bool, required: bool, nested: bool
+    i: int, f: FieldDef, tag: str, default_set: bool, required: bool, nested: bool,
+    own: bool = False,
 ) -> list[str]:
     wire, key = repr(f.wire), repr(f.name)
     expr = _DECODE.get(tag)
     absent = ["else:", f"    out[{key}] = set()"] if default_set else []
     from_av = "from_av(av, L)" if nested else "from_av(av)"
+    if own:  # its own decoder (``h``): a converter, or models in a container
+        call = f"h{i}(av, L)" if nested else f"h{i}(av)"
+        return [f"av = m.get({wire})", "if av is not None:", f"    out[{key}] = {call}",
+                *absent]
     if expr is None:
         return [f"av = m.get({wire})", "if av is not None:", f"    out[{key}] = {from_av}",
                 *absent]
@@ -347,9 +378,15 @@ def compile_values(
     body: list[str] = []
     for i, f in enumerate(fields):
         tag = _decode_tag(f.annotation, f.ttl)
-        if tag == "model":
+        own = f.converter.decode if f.converter is not None else None
+        if own is None and tag not in _DECODE:
+            own = container_decoder(f.annotation)
+        if own is not None:
+            namespace[f"h{i}"] = own
+        elif tag == "model":
             namespace[f"c{i}"] = submodel(_model_class(f.annotation))
-        body += _decode_block(i, f, tag, f.name in default_sets, f.name in required, nested)
+        body += _decode_block(i, f, tag, f.name in default_sets, f.name in required, nested,
+                              own is not None)
     if extras:
         body += [
             "if len(out) != len(m):",
@@ -363,6 +400,79 @@ def compile_values(
     source = "\n    ".join([*head, "out = {}", *body, "return out"])
     fn: ValuesFn = _build(source, "values", namespace)
     return fn
+
+
+Decode = Callable[[AV, int], Any]
+
+
+def _converted(model: type[BaseModel], seen: dict[type[Any], bool]) -> bool:
+    """True when ``model`` or a model it holds has fields with converters."""
+    from dyntable._internal.codec.formats import submodel_converters
+
+    known = seen.get(model)
+    if known is not None:
+        return known
+    seen[model] = False  # a model holding itself: decided by its other fields
+    found = bool(submodel_converters(model)) or any(
+        _holds_converted(info.annotation, seen) for info in model.model_fields.values()
+    )
+    seen[model] = found
+    return found
+
+
+def _holds_converted(annotation: Any, seen: dict[type[Any], bool]) -> bool:
+    types_ = [annotation, *_inner_types(annotation)]
+    return any(is_model_class(t) and _converted(t, seen) for t in types_)
+
+
+def _inner_types(annotation: Any) -> list[Any]:
+    out: list[Any] = []
+    for arg in typing.get_args(annotation):
+        out.append(arg)
+        if not isinstance(arg, (str, bytes, int)):
+            out += _inner_types(arg)
+    return out
+
+
+def container_decoder(annotation: Any) -> Decode | None:
+    """A decoder for lists and maps holding nested models whose fields have converters
+    (formats, type hooks): their items decode through the models' compiled decoders, as a
+    model field's map does. ``None`` when decoding by runtime type serves (the usual case).
+    """
+    if not _holds_converted(annotation, {}):
+        return None
+    return _typed_decoder(annotation)
+
+
+def _typed_decoder(annotation: Any) -> Decode:
+    kind = field_kind(annotation)
+    base, origin, args = kind.base, kind.origin, kind.args
+    if is_model_class(base):
+        sub = submodel(base)
+
+        def model(av: AV, level: int = 0) -> Any:
+            m = av.get("M")
+            return from_av(av, level) if m is None else sub.values(m, level + 1)
+        return model
+    if origin in (list, tuple, Sequence) and args and (len(args) == 1 or args[-1] is ...):
+        element = _typed_decoder(args[0])
+
+        def listed(av: AV, level: int = 0) -> Any:
+            items = av.get("L")
+            if items is None or level >= MAX_CONTAINERS:
+                return from_av(av, level)  # refuses nesting deeper than DynamoDB's
+            return [element(x, level + 1) for x in items]
+        return listed
+    if origin in (dict, Mapping) and len(args) == 2:
+        value = _typed_decoder(args[1])
+
+        def mapped(av: AV, level: int = 0) -> Any:
+            entries = av.get("M")
+            if entries is None or level >= MAX_CONTAINERS:
+                return from_av(av, level)
+            return {k: value(x, level + 1) for k, x in entries.items()}
+        return mapped
+    return from_av
 
 
 class _LateEncode:
@@ -394,9 +504,15 @@ class SubCodec:
     """The compiled codec of a nested pydantic model (stored as a map)."""
 
     def __init__(self, model: type[BaseModel]) -> None:
+        from dyntable._internal.codec.formats import submodel_converters
+
         infos = model.model_fields
-        fields = [FieldDef(name, info.annotation) for name, info in infos.items()]
-        self.fields = [(f.name, f.annotation, kind_tag(f.annotation)) for f in fields]
+        own = submodel_converters(model)
+        fields = [FieldDef(name, info.annotation, converter=own.get(name))
+                  for name, info in infos.items()]
+        self.fields = [(f.name, f.annotation, kind_tag(f.annotation), f.converter)
+                       for f in fields]
+        self._serialize = next((c.serialize for c in own.values() if c.serialize), None)
         _BUILDING[model] = self  # a model nesting itself finds its codec while it compiles
         try:
             self._encode = compile_encoder(fields, lenient=True, nested=True)
@@ -428,13 +544,19 @@ class SubCodec:
         d = obj.__dict__
         out: Item = {}
         inner = level + 1
-        for name, annotation, tag in self.fields:
-            v = d.get(name)
+        try:
+            serialized = self._serialize(d) if self._serialize is not None else {}
+        except InvalidValueError as exc:
+            raise _Located(f"{path}: {exc}" if path else str(exc)) from None
+        for name, annotation, tag, conv in self.fields:
+            v = serialized.get(name) if conv is not None and conv.serialize else d.get(name)
             if v is None:
                 continue
             av: AV | None
             try:
-                if tag in _BY_RUNTIME_TYPE:
+                if conv is not None:
+                    av = conv.encode(v, inner)
+                elif tag in _BY_RUNTIME_TYPE:
                     av = to_av(v, name, inner, True)
                 else:
                     av = make_encoder(annotation, name)(v, inner)

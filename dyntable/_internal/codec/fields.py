@@ -21,9 +21,11 @@ from dyntable._internal.codec.containers import (
     set_encoder,
     set_str_encoder,
 )
+from dyntable._internal.codec.formats import converter
 from dyntable._internal.codec.limits import av_bound, check_decimal, number_text, utf8_text
 from dyntable._internal.codec.pydantic_loaded import is_model_class
 from dyntable._internal.codec.values import b_value, datetime_text, from_av, parse_datetime, to_av
+from dyntable._internal.schema.field_formats import annotated_rule
 from dyntable.errors import InvalidValueError
 
 __all__ = [
@@ -167,6 +169,9 @@ def make_encoder(annotation: Any, path: str, *, ttl: bool = False) -> Encoder:
     """
     if ttl:
         return _ttl_encoder(path)
+    rule = annotated_rule(annotation) if typing.get_args(annotation) else None
+    if rule is not None:  # a Format or TypeHook carried by the annotation itself
+        return converter(path, annotation, rule).encode
     tag = kind_tag(annotation)
     container = _CONTAINERS.get(tag)
     if container is not None:

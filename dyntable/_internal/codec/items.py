@@ -24,8 +24,10 @@ from dyntable._internal.codec.fields import (
     key_text,
     make_encoder,
 )
+from dyntable._internal.codec.formats import converters, validate_alone
 from dyntable._internal.codec.limits import (
     MAX_ITEM_SIZE,
+    av_bound,
     item_size,
     largest_attributes,
     number_text,
@@ -34,6 +36,8 @@ from dyntable._internal.codec.limits import upper_bound_fits as fits_cheaply
 from dyntable._internal.codec.pydantic_loaded import validation_errors
 from dyntable._internal.codec.values import b_value, from_av
 from dyntable._internal.schema.receipts import RECEIPTS_ATTRIBUTE, Receipts, remember
+from dyntable._internal.schema.remembered import extra_of
+from dyntable._internal.schema.remembered import remember as remember_extra
 from dyntable._internal.schema.versions import VERSION_ATTRIBUTE, stored_version, upgrade_values
 from dyntable.errors import (
     DecodeError,
@@ -50,7 +54,8 @@ if TYPE_CHECKING:
     from dyntable._internal.schema.spec import KeySpec, ModelSpec
     from dyntable.schema.model import Model
 
-__all__ = ["ItemCodec", "codec_for", "encode_submodel", "entity_of", "suggest"]
+__all__ = ["ItemCodec", "codec_for", "encode_submodel", "entity_of", "extra_attributes",
+           "suggest"]
 
 AV = dict[str, Any]
 Item = dict[str, AV]
@@ -61,8 +66,10 @@ _MAX_SK = 1024
 _lock = threading.Lock()
 
 
-def entity_of(item: Mapping[str, Any], attribute: str) -> str | None:
-    """The entity name stored in ``item``, or ``None``."""
+def entity_of(item: Mapping[str, Any], attribute: str | None) -> str | None:
+    """The entity name stored in ``item``, or ``None`` (also for a table without one)."""
+    if attribute is None:
+        return None
     av = item.get(attribute)
     if isinstance(av, Mapping):
         value = av.get("S")
@@ -145,20 +152,27 @@ class ItemCodec(Generic[M]):
         self.encoders: list[tuple[str, Encoder]] = []
         self.set_fields: list[str] = []
         self.optional: set[str] = set()
+        #: fields stored by a format, type hook or pydantic serializer (see formats.py)
+        self.converters = converters(spec.model, spec.fields, spec.table.type_hooks)
         for name, f in spec.fields.items():
-            self.encoders.append((name, make_encoder(f.annotation, name, ttl=f.is_ttl)))
+            conv = self.converters.get(name)
+            self.encoders.append((name, make_encoder(f.annotation, name, ttl=f.is_ttl)
+                                  if conv is None else conv.value))
             kind = field_kind(f.annotation)
             if kind.is_set and not kind.optional:
                 # An empty set is left out of the item; it reads back as an empty set.
                 self.set_fields.append(name)
             if kind.optional:
                 self.optional.add(name)
-        defs = [FieldDef(name, f.annotation, f.is_ttl, f.attribute, f.metadata)
+        defs = [FieldDef(name, f.annotation, f.is_ttl, f.attribute, f.metadata,
+                         self.converters.get(name))
                 for name, f in spec.fields.items() if f.stored]
         required = [name for name, f in spec.fields.items() if f.required]
         self._values = compile_values(defs, required=required, default_sets=self.set_fields)
         self._optional_required = [n for n in required if n in self.optional]
-        self._fixed_size = 4 * (len(self.entity_attr) + len(self.entity))
+        self._fixed_size = 0
+        if self.entity_attr is not None:
+            self._fixed_size = 4 * (len(self.entity_attr) + len(self.entity))
         if self.version_av is not None:
             self._fixed_size += 4 * len(VERSION_ATTRIBUTE) + len(self.version_av["N"]) + 2
         self.parts: dict[str, list[_KeyPart]] = {}
@@ -177,17 +191,38 @@ class ItemCodec(Generic[M]):
         ]
         self._adapters: dict[str, TypeAdapter[Any]] = {}
         self._plain = {
-            n: f.annotation for n, f in spec.fields.items() if f.annotation in (str, int)
+            n: f.annotation for n, f in spec.fields.items()
+            if f.annotation in (str, int) and n not in self.converters
         }
         self._key_fields: dict[str, tuple[str, ...]] = {}
         self._version_field = spec.version_field
+        # Aliased fields: values are keyed by field name, so validate by name.
+        self._by_name = any(f.attribute != n for n, f in spec.fields.items())
+        self._wire = {n: f.attribute for n, f in spec.fields.items()}
+        # Fields a key template holds: read back from the key when their own attribute is
+        # absent (kept only in the key, or written by a program that stores no copy).
+        self._templated = tuple(dict.fromkeys(
+            f for k in spec.keys.values() if not k.native for f in k.fields))
+        # Attributes this model reads or writes; any other attribute of a stored item is
+        # kept with the decoded object and written back by a put (remembered.py).
+        known = {f.attribute for f in spec.fields.values() if f.stored}
+        known |= spec.key_attributes | {VERSION_ATTRIBUTE, RECEIPTS_ATTRIBUTE}
+        if self.entity_attr is not None:
+            known.add(self.entity_attr)
+        self._known = frozenset(known)
         keys = [p.key_def(self._part) for p in self.primary_parts]
         self._encode_fields = compile_encoder(defs, keys=keys)
 
     def owns(self, item: Mapping[str, Any]) -> bool:
-        """True when a stored item (wire form) is this model's, by its entity attribute."""
-        av = item.get(self.entity_attr)
-        return isinstance(av, Mapping) and av.get("S") == self.entity
+        """True when a stored item (wire form) is this model's: by its entity attribute,
+        else by its key (see :mod:`~dyntable._internal.codec.identity`)."""
+        if self.entity_attr is not None:
+            av = item.get(self.entity_attr)
+            if av is not None:
+                return isinstance(av, Mapping) and av.get("S") == self.entity
+        from dyntable._internal.codec.identity import identity
+
+        return identity(self.spec.table).model_of(item) is self.model
 
     # -- encoding ----------------------------------------------------------------------
 
@@ -208,9 +243,16 @@ class ItemCodec(Generic[M]):
             if built:
                 item.update(built)
                 bound += sum(4 * len(a) + key_size_bound(v) for a, v in built.items())
-        item[self.entity_attr] = self.entity_av
+        if self.entity_attr is not None:
+            item[self.entity_attr] = self.entity_av
         if self.version_av is not None:
             item[VERSION_ATTRIBUTE] = self.version_av
+        extra = extra_of(obj)
+        if extra:
+            for name, av in extra.items():
+                if name not in item:
+                    item[name] = av
+                    bound += 4 * len(name) + av_bound(av)
         if check_size and bound + self._fixed_size > MAX_ITEM_SIZE:
             self.check_size(item)
         return item
@@ -274,11 +316,30 @@ class ItemCodec(Generic[M]):
                 f"{self.model.__name__} has no field {name!r}"
                 f"{suggest([name], self.spec.fields)} (fields: {sorted(self.spec.fields)})"
             )
+        conv = self.converters.get(name)
+        if conv is not None and conv.serialize is not None:
+            # Its validators turn the stored (serialized) form back into the value.
+            try:
+                return validate_alone(self.model, name, value)
+            except ValueError as exc:  # pydantic's ValidationError
+                errors = validation_errors(exc)
+                msg = errors[0].get("msg", str(exc)) if errors else str(exc)
+                raise InvalidValueError(
+                    f"{self.model.__name__}.{name}: {value!r} is not valid: {msg}"
+                ) from None
         adapter = self._adapters.get(name)
         if adapter is None:
-            from pydantic import TypeAdapter
+            from pydantic import ConfigDict, TypeAdapter
+            from pydantic.errors import PydanticSchemaGenerationError
 
-            adapter = TypeAdapter(self.spec.fields[name].annotation)
+            annotation = self.spec.fields[name].annotation
+            try:
+                adapter = TypeAdapter(annotation)
+            except PydanticSchemaGenerationError:  # e.g. a type that a TypeHook stores
+                if not self.model.model_config.get("arbitrary_types_allowed"):
+                    raise
+                adapter = TypeAdapter(annotation,
+                                      config=ConfigDict(arbitrary_types_allowed=True))
             self._adapters[name] = adapter
         try:
             return adapter.validate_python(value)
@@ -305,7 +366,8 @@ class ItemCodec(Generic[M]):
             )
         coerced = {f: self.coerce(f, values[f]) for f in needed}
         if key.native:
-            return {a: self.encode_field(a, coerced[a]) for a in key.attrs}
+            return {a: self.encode_field(f, coerced[f]) for a, f in zip(key.attrs, key.fields,
+                                                                       strict=True)}
         return {p.attr: self._part(p, coerced, required=True) for p in self.parts[key.name]}
 
     def _check_key_names(self, key: KeySpec, needed: tuple[str, ...],
@@ -356,8 +418,10 @@ class ItemCodec(Generic[M]):
                 except InvalidValueError as exc:
                     raise InvalidValueError(f"{self.model.__name__}: {exc}") from None
                 if av is None:
+                    what = "an empty set" if name not in self.converters else \
+                        f"{value!r} (its TypeHook or serializer gives None or an empty set)"
                     raise InvalidValueError(
-                        f"{self.model.__name__}.{name}: an empty set cannot be written "
+                        f"{self.model.__name__}.{name}: {what} cannot be written "
                         "(DynamoDB has no empty sets; remove the attribute instead)"
                     )
                 return av
@@ -370,41 +434,66 @@ class ItemCodec(Generic[M]):
     def values(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Field values read from an item (before model validation).
 
+        A field a key template holds whose own attribute is absent is read from the key.
         An optional field without a default that was ``None`` (so left out of the item)
         reads back as ``None``.
         """
         values = self._values(item)
+        for name in self._templated:
+            if name not in values:
+                found = self.field_values_from_key(item)
+                for f in self._templated:
+                    if f not in values and f in found:
+                        values[f] = found[f]
+                break
         if self._optional_required:
             for name in self._optional_required:
                 if name not in values:
                     values[name] = None
         return values
 
-    def _upgraded(self, item: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """Run the model's upgrade chain when the item was stored by an older schema version."""
+    def _upgraded(self, item: Mapping[str, Any], values: dict[str, Any]
+                  ) -> tuple[dict[str, Any], frozenset[str]]:
+        """Run the model's upgrade chain when the item was stored by an older schema version.
+
+        Returns the field values and the attributes the chain consumed (renamed or dropped).
+        """
         stored = stored_version(item)
         if self.schema_version is None or stored >= self.schema_version:
-            return values
+            return values, frozenset()
         raw = {k: from_av(v) for k, v in item.items() if k not in values}
         upgraded = upgrade_values(self.spec, {**raw, **values}, stored)
-        return {k: v for k, v in upgraded.items() if k in self.spec.fields}
+        consumed = frozenset(k for k in raw if k not in upgraded)
+        return {k: v for k, v in upgraded.items() if k in self.spec.fields}, consumed
 
     def decode(self, item: Mapping[str, Any]) -> M:
         """Decode a full item into the model; DecodeError when it does not fit.
 
         Items stored by an older ``schema_version`` go through the model's upgrade chain
-        first (see :mod:`dyntable._internal.schema.versions`).
+        first (see :mod:`dyntable._internal.schema.versions`). Attributes the model does not
+        declare are kept with the object (see :func:`extra_attributes`) and written back by
+        a put of it.
         """
+        consumed: frozenset[str] = frozenset()
         try:
             values = self.values(item)
             if self.schema_version is not None:
-                values = self._upgraded(item, values)
+                values, consumed = self._upgraded(item, values)
             # model_validate without its wrapper (the same validator call).
-            obj: M = self.model.__pydantic_validator__.validate_python(values)
+            if self._by_name:
+                obj: M = self.model.__pydantic_validator__.validate_python(
+                    values, by_name=True)
+            else:
+                obj = self.model.__pydantic_validator__.validate_python(values)
         except (InvalidValueError, KeyError, ValueError) as exc:  # incl. ValidationError
             raise self._decode_error(item, exc) from None
         if self._version_field is not None and RECEIPTS_ATTRIBUTE in item:
             remember(obj, obj.__dict__[self._version_field], Receipts.read(item))
+        if not self._known.issuperset(item):
+            known = self._known
+            extra = {k: v for k, v in item.items() if k not in known and k not in consumed}
+            if extra:
+                remember_extra(obj, extra=extra)
         return obj
 
     def decode_partial(self, item: Mapping[str, Any]) -> M:
@@ -416,7 +505,8 @@ class ItemCodec(Generic[M]):
         """
         try:
             values = self.values(item)
-            present = {k: self.coerce(k, v) for k, v in values.items() if k in item}
+            wire = self._wire
+            present = {k: self.coerce(k, v) for k, v in values.items() if wire[k] in item}
             for k, v in self.field_values_from_key(item).items():
                 present.setdefault(k, v)
         except InvalidValueError as exc:
@@ -468,6 +558,17 @@ class ItemCodec(Generic[M]):
             except InvalidValueError:
                 continue
         return out
+
+
+def extra_attributes(obj: Model) -> dict[str, Any]:
+    """The attributes of the item ``obj`` was read from that its model does not declare
+    (written by another program), as plain Python values; ``{}`` when there were none.
+
+    A put of ``obj`` (or of a copy of it) writes them back unchanged, so a read-modify-write
+    cycle never deletes data dyntable did not know about.
+    """
+    extra = extra_of(obj)
+    return {k: from_av(v) for k, v in extra.items()} if extra else {}
 
 
 def suggest(unknown: Sequence[str], valid: Iterable[str]) -> str:

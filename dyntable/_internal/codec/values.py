@@ -8,7 +8,8 @@ Policies:
       float); NaN and infinity are refused.
     * ``datetime`` must be timezone-aware; it is stored in UTC as
       ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (fixed width, so strings sort in time order).
-      Naive datetimes are refused.
+      Naive datetimes are refused. Reading accepts what other writers store too: ISO 8601
+      with any offset, ``+01:00`` or ``+0100`` (PynamoDB's ``...+0000``).
     * Numbers read back without a type become ``int`` when integral text, else ``Decimal``.
     * An empty set has no DynamoDB form: as a model field it is left out of the item and
       read back as an empty set; anywhere else it is refused.
@@ -74,11 +75,14 @@ def datetime_text(value: datetime, path: str = "") -> str:
 
 
 def parse_datetime(text: str) -> datetime:
-    """Read a stored datetime back (accepts ``Z`` and offsets)."""
+    """Read a stored datetime back: ISO 8601 with ``Z`` or any offset, ``+01:00`` or
+    ``+0100`` (PynamoDB writes ``...+0000``)."""
     if _ISO_Z:
         return datetime.fromisoformat(text)
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"  # Python 3.10 wants the colon
     return datetime.fromisoformat(text)
 
 

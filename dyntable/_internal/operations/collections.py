@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dyntable._internal.codec.items import codec_for, entity_of
+from dyntable._internal.codec.identity import identity
+from dyntable._internal.codec.items import codec_for
 from dyntable._internal.operations.flow import Flow, Request, gather
 from dyntable._internal.operations.items import require_table
 from dyntable._internal.operations.pages import RawPage, pages
@@ -26,11 +27,9 @@ M = TypeVar("M", bound="Model")
 
 
 def decode_item(table: TableSchema, item: Mapping[str, Any]) -> Model | None:
-    """Decode an item by its entity attribute; ``None`` when the entity is unknown."""
-    entity = entity_of(item, table.entity_attribute)
-    if entity is None:
-        return None
-    model = table.model_for(entity)
+    """Decode an item as the model it belongs to (by its entity attribute, else by its key;
+    see :mod:`~dyntable._internal.codec.identity`); ``None`` when it matches no model."""
+    model = identity(table).model_of(item)
     if model is None:
         return None
     return codec_for(model).decode(item)
@@ -40,7 +39,8 @@ def decode_item(table: TableSchema, item: Mapping[str, Any]) -> Model | None:
 class Collection:
     """Items of one partition, typed and grouped by entity.
 
-    ``unknown`` holds raw items whose entity is missing or not registered on the table;
+    ``unknown`` holds raw items that match no model of the table (an entity that is not
+    registered, or no entity attribute and a key no model's templates fit);
     ``errors`` holds items of known entities that failed to decode. Nothing is dropped.
     """
 

@@ -32,6 +32,7 @@ __all__ = [
     "UpdateSpec",
     "delete_request",
     "entity_guard",
+    "entity_paths",
     "get_request",
     "is_model",
     "put_request",
@@ -78,8 +79,11 @@ def _version_condition(codec: ItemCodec[Any], expected: int) -> Condition:
 _GUARDS: dict[int, tuple[ItemCodec[Any], Compiled, Compiled]] = {}
 
 
-def _guards(codec: ItemCodec[Any]) -> tuple[Compiled, Compiled]:
-    """The entity guards of a model, compiled once: (absent or ours, ours if present)."""
+def _guards(codec: ItemCodec[Any]) -> tuple[Compiled | None, Compiled | None]:
+    """The entity guards of a model, compiled once: (absent or ours, ours if present);
+    none on a table without an entity attribute."""
+    if codec.entity_attr is None:
+        return None, None
     held = _GUARDS.get(id(codec))
     if held is None or held[0] is not codec:
         entity = attr(codec.entity_attr)
@@ -91,7 +95,13 @@ def _guards(codec: ItemCodec[Any]) -> tuple[Compiled, Compiled]:
     return held[1], held[2]
 
 
-def entity_guard(codec: ItemCodec[Any]) -> Condition:
+def entity_paths(codec: ItemCodec[Any]) -> list[Path]:
+    """What a projection adds so a partial item can be told apart: the entity attribute,
+    if the table has one (the key attributes are always projected)."""
+    return [attr(codec.entity_attr)] if codec.entity_attr is not None else []
+
+
+def entity_guard(codec: ItemCodec[Any]) -> Condition | None:
     """The stored item, if any, is this model's (or carries no entity attribute)."""
     return _guards(codec)[0]
 
@@ -187,7 +197,7 @@ def get_request(
     if project:
         compiler = Compiler(codec)
         params["ProjectionExpression"] = compiler.projection(
-            [*project, *(attr(a) for a in key), attr(codec.entity_attr)]
+            [*project, *(attr(a) for a in key), *entity_paths(codec)]
         )
         params.update(compiler.params())
     return Request("GetItem", params, key, codec.model, "get")
@@ -311,7 +321,16 @@ def _checked_actions(
         if a.path.raw:
             actions.append(a)
             continue
-        actions.append(_validated(codec, a))
+        validated = _validated(codec, a)
+        spec = codec.spec.fields.get(name)
+        if spec is None or spec.stored:
+            actions.append(validated)
+        elif len(a.path.elements) != 1 or a.kind not in ("SET", "REMOVE") or (
+                a.kind == "SET" and _is_operand(a.value)):
+            raise InvalidRequestError(
+                f"{model}.{name} is kept only inside index key attributes (store_fields="
+                "False): set it to a plain value or remove it; the index key is rewritten"
+            )
         if name in primary_fields:
             raise InvalidRequestError(
                 f"{model}.{name} is part of the primary key and cannot be updated; "
@@ -321,7 +340,7 @@ def _checked_actions(
             raise InvalidRequestError(f"{model}.{name} is the version field; dyntable sets it")
         if len(a.path.elements) == 1:
             if a.kind == "SET" and not _is_operand(a.value):
-                touched[name] = a.value
+                touched[name] = validated.value
             elif a.kind == "REMOVE":
                 if codec.spec.fields[name].required if name in codec.spec.fields else False:
                     raise InvalidRequestError(

@@ -9,17 +9,19 @@ items *returned*, not items evaluated (see :mod:`dyntable._internal.operations.p
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from dyntable._internal.codec.identity import identity
 from dyntable._internal.codec.items import ItemCodec, codec_for
 from dyntable._internal.gc_pause import gc_paused
 from dyntable._internal.operations.cursors import decode_cursor, encode_cursor, fingerprint
 from dyntable._internal.operations.flow import Flow, Request, gather
-from dyntable._internal.operations.items import require_table
+from dyntable._internal.operations.items import entity_paths, require_table
 from dyntable._internal.operations.pages import RawPage, pages
-from dyntable.errors import ExpressionError, InvalidRequestError
+from dyntable.errors import ExpressionError, InvalidRequestError, UnmatchedItemWarning
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition, all_of
 from dyntable.expressions.paths import F, Path, attr
@@ -31,13 +33,25 @@ if TYPE_CHECKING:
     from dyntable.schema.model import Model
     from dyntable.schema.table import TableSchema
 
-__all__ = ["Page", "ReadBuilder", "ReadContext", "ScanBuilder"]
+__all__ = ["Page", "ReadBuilder", "ReadContext", "ScanBuilder", "report_unmatched"]
 
 M = TypeVar("M", bound="Model")
 AV = dict[str, Any]
 
 #: Pages of at least this many items are decoded with the cyclic GC paused (gc_pause).
 LARGE_PAGE = 100
+
+
+def report_unmatched(operation: str, model: type[Model], table_name: str,
+                     unmatched: list[dict[str, Any]]) -> None:
+    """Warn that a read of ``model`` met items that match no model (UnmatchedItemWarning)."""
+    ident = identity(model.__dyntable__.table)
+    first = unmatched[0]
+    key = {a: first.get(a) for a in ident.key_attrs}
+    warnings.warn(UnmatchedItemWarning(
+        f"{operation} of {model.__name__} on table {table_name!r} met {len(unmatched)} "
+        f"item(s) that match no model (e.g. key {key}: {ident.match(first).reason}); they "
+        "are in the read's `unmatched` list, not in its results"), stacklevel=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +73,16 @@ class ReadContext:
 
 @dataclass
 class Page(Generic[M]):
-    """One page of results: ``items`` and the ``cursor`` of the next page (``None``: last)."""
+    """One page of results: ``items`` and the ``cursor`` of the next page (``None``: last).
+
+    ``unmatched`` holds raw items the read met that match no model of the table (no entity
+    attribute, and a key no model's templates fit): they may be this model's, so they are
+    reported (also as an :class:`~dyntable.errors.UnmatchedItemWarning`), never dropped.
+    """
 
     items: list[M]
     cursor: str | None
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_more(self) -> bool:
@@ -80,10 +100,13 @@ class ReadBuilder(Generic[M]):
     """The builder methods and flows queries and scans share (no I/O)."""
 
     operation = "Query"
-    #: Whether the entity of each item is checked as it is decoded instead of by a server
-    #: filter. Queries do so: their key condition already narrows the read to the model's
-    #: key range, where a filter only adds server time. Scans filter on the server, which
-    #: saves sending every other entity's items. Counts always filter on the server.
+    #: Whether other entities' items are left out only as items are decoded, or also by a
+    #: server filter. Queries check on the client only: their key condition already narrows
+    #: the read to the model's key range, where a filter only adds server time. Scans also
+    #: filter on the server (this entity, or no entity attribute), which saves sending
+    #: every other entity's items. Either way the client decides each item's model
+    #: (dyntable._internal.codec.identity), so items without the entity attribute are
+    #: matched by their key, never lost.
     entity_on_client = False
 
     def __init__(self, context: ReadContext, codec: ItemCodec[M], key: KeySpec | None
@@ -98,6 +121,8 @@ class ReadBuilder(Generic[M]):
         self._consistent = False
         self._project: list[str | Path] | None = None
         self._fingerprinting = False
+        #: raw items met so far that match no model (see :class:`Page`)
+        self.unmatched: list[dict[str, Any]] = []
 
     # -- builder methods (each returns self) -------------------------------------------
 
@@ -134,22 +159,31 @@ class ReadBuilder(Generic[M]):
 
     def project(self, *fields: str | Path) -> Self:
         """Read only these fields; results are partial objects (unread fields are absent)."""
+        specs = self._codec.spec.fields
         for f in fields:
-            if isinstance(f, str) and f not in self._codec.spec.fields:
+            if isinstance(f, str) and f not in specs:
                 raise ExpressionError(
                     f"{self._codec.model.__name__} has no field {f!r}"
                 )
-        self._project = [F[f] if isinstance(f, str) else f for f in fields]
+        # A field kept only in the key is read from the key attributes (always projected).
+        self._project = [F[f] if isinstance(f, str) else f for f in fields
+                         if not (isinstance(f, str) and not specs[f].stored)]
         return self
 
     # -- compilation -------------------------------------------------------------------
 
     def _entity_filter(self) -> Condition | None:
-        key = self._key
+        """The server filter: this entity's items, or items without the entity attribute
+        (matched by key on the client). None on a table without an entity attribute."""
+        name = self._codec.entity_attr
         # INCLUDE projections always carry the entity attribute (operations.tables).
-        if key is not None and key.index is not None and key.projection == "KEYS_ONLY":
+        if name is None or self._keys_only_index():
             return None
-        return attr(self._codec.entity_attr) == self._codec.entity
+        return (attr(name) == self._codec.entity) | attr(name).not_exists()
+
+    def _keys_only_index(self) -> bool:
+        key = self._key
+        return key is not None and key.index is not None and key.projection == "KEYS_ONLY"
 
     def _ttl_filter(self) -> Condition | None:
         ttl = self._codec.spec.ttl_field
@@ -168,20 +202,22 @@ class ReadBuilder(Generic[M]):
         return params
 
     def _finish(self, params: dict[str, Any], compiler: Compiler, count: bool) -> None:
-        entity = None if self.entity_on_client and not count else self._entity_filter()
+        entity = None if self.entity_on_client else self._entity_filter()
         cond = all_of(entity, self._filter, self._ttl_filter())
         if cond is not None:
             params["FilterExpression"] = compiler.condition(cond)
+        keys = self._codec.spec.primary.attrs
+        if self._key is not None:
+            keys = keys + self._key.attrs
+        identify = [*(attr(a) for a in dict.fromkeys(keys))]
+        if not self._keys_only_index():
+            identify += entity_paths(self._codec)  # a KEYS_ONLY index has no entity
         if count:
-            params["Select"] = "COUNT"
+            # Counted on the client, item by item, so items without the entity attribute
+            # count for the model their key names: read the keys (and the entity) only.
+            params["ProjectionExpression"] = compiler.projection(identify)
         elif self._project:
-            keys = self._codec.spec.primary.attrs
-            if self._key is not None:
-                keys = keys + self._key.attrs
-            params["ProjectionExpression"] = compiler.projection(
-                [*self._project, *(attr(a) for a in dict.fromkeys(keys)),
-                 attr(self._codec.entity_attr)]
-            )
+            params["ProjectionExpression"] = compiler.projection([*self._project, *identify])
         params.update(compiler.params())
 
     def _compile(self, count: bool = False) -> dict[str, Any]:
@@ -214,13 +250,21 @@ class ReadBuilder(Generic[M]):
 
     # -- flows -------------------------------------------------------------------------
 
+    def own(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """This model's items of ``raw``: other entities' are left out, items matching no
+        model are kept in :attr:`unmatched` and reported."""
+        mine, unmatched = identity(self._context.table).split(raw, self._codec.model)
+        if unmatched:
+            self.unmatched.extend(unmatched)
+            report_unmatched(self.operation, self._codec.model, self._context.table_name,
+                             unmatched)
+        return mine
+
     def decode(self, raw: list[dict[str, Any]]) -> list[M]:
-        """The model objects of raw items (partial objects for projected reads); with
-        :attr:`entity_on_client`, other entities' items are left out."""
+        """The model objects of this model's raw items (partial objects for projected
+        reads); see :meth:`own`."""
         codec = self._codec
-        if self.entity_on_client and self._entity_filter() is not None:
-            attribute, mine = codec.entity_attr, {"S": codec.entity}
-            raw = [item for item in raw if item.get(attribute) == mine]
+        raw = self.own(raw)
         partial = self._project is not None or (
             self._key is not None and self._key.projection in ("KEYS_ONLY", "INCLUDE")
         )
@@ -247,15 +291,19 @@ class ReadBuilder(Generic[M]):
         secret = self._context.cursor_secret
         start = decode_cursor(cursor, fp, secret, self._key_attrs()) if cursor else None
         one = None if self._limit is not None else (lambda got: len(got) >= 1)
+        seen = len(self.unmatched)
         got: list[RawPage] = yield from gather(self.pages_flow(start), until=one)
         items: list[M] = [obj for page in got for obj in page.items]
         last = got[-1].next if got else None
-        return Page(items, encode_cursor(last, fp, secret) if last else None)
+        return Page(items, encode_cursor(last, fp, secret) if last else None,
+                    self.unmatched[seen:])
 
     def count_flow(self) -> Flow[int]:
-        """How many items match (reads every page with ``Select=COUNT``)."""
-        got: list[RawPage] = yield from gather(pages(self.request(count=True)))
-        return sum(page.count for page in got)
+        """How many of this model's items match: every page is read (keys only) and each
+        item counted for the model it belongs to (see :meth:`own`)."""
+        got: list[RawPage] = yield from gather(pages(self.request(count=True),
+                                                     decode=self.own))
+        return sum(len(page.items) for page in got)
 
 
 class ScanBuilder(ReadBuilder[M]):

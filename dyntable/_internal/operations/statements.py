@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dyntable._internal.codec.identity import identity
 from dyntable._internal.codec.items import codec_for
 from dyntable._internal.codec.values import to_av
 from dyntable._internal.operations.collections import decode_item
 from dyntable._internal.operations.flow import Flow, Request, gather
 from dyntable._internal.operations.items import require_table
 from dyntable._internal.operations.pages import RawPage, pages
+from dyntable._internal.operations.reads import report_unmatched
 
 if TYPE_CHECKING:
     from dyntable.schema.table import TableSchema
@@ -31,8 +33,9 @@ def statement_flow(
 
     ``parameters`` fill the statement's ``?`` placeholders (encoded by type; never pasted
     into the text). Items are decoded to ``model`` when given (items of other entities are
-    skipped), otherwise by their entity attribute; items of unknown entities are returned
-    as raw dicts.
+    skipped; items that match no model are reported with an UnmatchedItemWarning),
+    otherwise each as the model it belongs to; items matching no model are returned as raw
+    dicts.
     """
     params: dict[str, Any] = {"Statement": statement}
     if parameters:
@@ -46,7 +49,10 @@ def statement_flow(
 
     def decode(raw: list[dict[str, Any]]) -> list[Any]:
         if codec is not None:
-            return [codec.decode(item) for item in raw if codec.owns(item)]
+            mine, unmatched = identity(table).split(raw, codec.model)
+            if unmatched:
+                report_unmatched("ExecuteStatement", codec.model, table.name, unmatched)
+            return [codec.decode(item) for item in mine]
         out = []
         for item in raw:
             obj = decode_item(table, item)

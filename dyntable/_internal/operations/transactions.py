@@ -339,8 +339,7 @@ def commit_flow(
         retry += 1
 
 
-def _current(model: type[Model], item: Mapping[str, Any] | None, entity_attr: str
-             ) -> Model | None:
+def _current(model: type[Model], item: Mapping[str, Any] | None) -> Model | None:
     if not item:
         return None
     codec = codec_for(model)
@@ -382,7 +381,7 @@ def _explain(exc: TransactionCanceledError, actions: list[_TxAction], table: str
                        "dyntable does not overwrite or delete another entity's item")
         full = CancellationReason(
             r.index, r.code, message, a.kind, a.model.__name__, a.key, r.item,
-            _current(a.model, r.item, entity_attr),
+            _current(a.model, r.item),
         )
         reasons.append(full)
         if _is_version_failure(a, full):

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import base64
 import os
-import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from dyntable._internal.schema.remembered import remember as store
+from dyntable._internal.schema.remembered import remembered
 
 __all__ = [
     "RECEIPTS_ATTRIBUTE",
@@ -139,36 +140,20 @@ class Receipts:
 
 # -- receipts remembered per decoded object ------------------------------------------------
 
-_lock = threading.Lock()
-_BY_ID: dict[int, tuple[weakref.ref[Any], int, Receipts]] = {}
-
 
 def remember(obj: Any, version: int, receipts: Receipts | None) -> None:
     """Remember the receipts of the item ``obj`` was read from (at ``version``)."""
-    key = id(obj)
     if receipts is None:
-        if key in _BY_ID:
-            with _lock:
-                _BY_ID.pop(key, None)
+        if remembered(obj) is not None:
+            store(obj, version=None, receipts=None)
         return
-
-    def forget(ref: weakref.ref[Any], key: int = key) -> None:
-        with _lock:
-            held = _BY_ID.get(key)
-            if held is not None and held[0] is ref:
-                del _BY_ID[key]
-
-    try:
-        ref = weakref.ref(obj, forget)
-    except TypeError:  # an object without weak references: nothing is remembered
-        return
-    with _lock:
-        _BY_ID[key] = (ref, version, receipts)
+    store(obj, version=version, receipts=receipts)
 
 
 def recall(obj: Any, version: int) -> Receipts | None:
     """The receipts remembered for ``obj`` when it still holds ``version``."""
-    held = _BY_ID.get(id(obj))
-    if held is None or held[0]() is not obj or held[1] != version:
+    held = remembered(obj)
+    if held is None or held.version != version:
         return None
-    return held[2]
+    receipts: Receipts | None = held.receipts
+    return receipts

@@ -263,9 +263,12 @@ def test_decode_guards_keep_their_messages() -> None:
     bad = dict(item, count={"S": "many"})
     with pytest.raises(DecodeError, match=r"does not fit Wide: count: Input should be"):
         codec.decode(bad)
-    missing = {k: v for k, v in item.items() if k != "id"}
+    # A required field missing from the item and from its key: named in the error.
+    missing = {k: v for k, v in item.items() if k not in ("id", "PK", "SK")}
     with pytest.raises(DecodeError, match=r"does not fit Wide: id: Field required"):
         codec.decode(missing)
+    # Its own attribute missing but its key there: read from the key.
+    assert codec.decode({k: v for k, v in item.items() if k != "id"}).id == "w"
     assert codec.decode(dict(item, count={"N": "2.0"})).count == 2  # int from a Decimal
 
 

@@ -11,7 +11,12 @@ import pytest
 from dyntable import F
 from dyntable.client import Client
 from dyntable.codec import codec_for
-from dyntable.errors import ExpressionError, InvalidRequestError, KeyTemplateError
+from dyntable.errors import (
+    ExpressionError,
+    InvalidRequestError,
+    KeyTemplateError,
+    UnmatchedItemWarning,
+)
 from tests.models import Customer, Order, OrderLine
 
 AT = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -41,16 +46,25 @@ def test_query_reads_keep_only_the_models_items(offline_db: Client) -> None:
                   total=Decimal("1.50"))
     mine = codec_for(Order).encode(order)
     foreign = {**mine, "_entity": {"S": "order_line"}}
+    # another program's put dropped the entity attribute: the key says it is an Order
     unmarked = {k: v for k, v in mine.items() if k != "_entity"}
+    # no entity attribute and a key no model's templates fit: reported, not dropped
+    stray = {"PK": {"S": "CUSTOMER#ada"}, "SK": {"S": "NOTE#1"}, "text": {"S": "hi"}}
     q = offline_db.query(Order.primary, username="ada")
-    assert q.decode([foreign, mine, unmarked]) == [order]
-    # a count cannot look at items: it keeps the server filter
+    with pytest.warns(UnmatchedItemWarning, match=r"1 item\(s\) that match no model"):
+        assert q.decode([foreign, mine, unmarked, stray]) == [order, order]
+    assert q.unmatched == [stray]
+    # a count reads keys and the entity attribute, and counts like decode does
     counted = q._compile(count=True)
-    assert counted["FilterExpression"] == "#n2 = :v2"
-    assert counted["ExpressionAttributeNames"]["#n2"] == "_entity"
-    assert counted["ExpressionAttributeValues"][":v2"] == {"S": "order"}
-    # scans keep it too: it saves sending every other entity's items
-    assert offline_db.scan(Order).params()["FilterExpression"] == "#n0 = :v0"
+    assert "Select" not in counted and "FilterExpression" not in counted
+    names = counted["ExpressionAttributeNames"]
+    assert [names[n] for n in counted["ProjectionExpression"].split(", ")] == [
+        "PK", "SK", "_entity"]
+    assert q.own([foreign, mine, unmarked]) == [mine, unmarked]
+    # scans filter on the server too (this entity or none): it saves sending every other
+    # entity's items
+    assert offline_db.scan(Order).params()["FilterExpression"] == (
+        "#n0 = :v0 OR attribute_not_exists(#n0)")
 
 
 def test_leading_sort_fields_as_keywords_give_a_full_field_prefix(offline_db: Client) -> None:
@@ -127,9 +141,10 @@ def test_sparse_include_index_has_no_entity_filter_when_not_projected(
         offline_db: Client) -> None:
     q = offline_db.query(Order.awaiting_shipment)
     assert q.params()["IndexName"] == "GSI2"
-    # INCLUDE projections always carry the entity attribute, so it is checked
+    # INCLUDE projections always carry the entity attribute: a count reads it (and the
+    # keys) and checks it on the client
     counted = q._compile(count=True)
-    assert "FilterExpression" in counted
+    assert "FilterExpression" not in counted
     assert "_entity" in counted["ExpressionAttributeNames"].values()
 
 
@@ -152,15 +167,20 @@ def test_query_errors(offline_db: Client) -> None:
         offline_db.query(Order.primary, username="a").limit(0)
 
 
-def test_count_uses_select_count(offline_db: Client) -> None:
-    q = offline_db.query(Customer.primary, username="ada")
-    assert q._compile(count=True)["Select"] == "COUNT"
+def test_a_scan_count_keeps_the_server_filter_and_reads_keys(offline_db: Client) -> None:
+    counted = offline_db.scan(Customer)._compile(count=True)
+    names = counted["ExpressionAttributeNames"]
+    assert counted["FilterExpression"] == "#n0 = :v0 OR attribute_not_exists(#n0)"
+    assert names["#n0"] == "_entity"
+    assert sorted(names[n] for n in counted["ProjectionExpression"].split(", ")) == [
+        "PK", "SK", "_entity"]
 
 
 def test_scan_segment_and_filter(offline_db: Client) -> None:
     p = offline_db.scan(Order).where(F.status == "SHIPPED").segment(2, 4).params()
     assert p["Segment"] == 2 and p["TotalSegments"] == 4
-    assert p["FilterExpression"] == "#n0 = :v0 AND #n1 = :v1"
+    # this entity, or no entity attribute (matched by key on the client)
+    assert p["FilterExpression"] == "(#n0 = :v0 OR attribute_not_exists(#n0)) AND #n1 = :v1"
     with pytest.raises(InvalidRequestError, match="0 <= segment < total_segments"):
         offline_db.scan(Order).segment(4, 4)
     p = offline_db.scan(Order, index="GSI1").params()
