@@ -199,6 +199,7 @@ class ItemCodec(Generic[M]):
         # Aliased fields: values are keyed by field name, so validate by name.
         self._by_name = any(f.attribute != n for n, f in spec.fields.items())
         self._wire = {n: f.attribute for n, f in spec.fields.items()}
+        self._n_fields = len(spec.fields)
         # Fields a key template holds: read back from the key when their own attribute is
         # absent (kept only in the key, or written by a program that stores no copy).
         self._templated = tuple(dict.fromkeys(
@@ -439,7 +440,7 @@ class ItemCodec(Generic[M]):
         reads back as ``None``.
         """
         values = self._values(item)
-        for name in self._templated:
+        for name in self._templated if len(values) < self._n_fields else ():
             if name not in values:
                 found = self.field_values_from_key(item)
                 for f in self._templated:
