@@ -101,3 +101,24 @@ def test_items_that_match_no_model_are_reported_not_dropped(db: Client) -> None:
     assert page.items == placed and [u["SK"]["S"] for u in page.unmatched] == ["ORDER#legacy"]
     col = db.collection(pk="CUSTOMER#ada")
     assert [u["SK"]["S"] for u in col.unknown] == ["ORDER#legacy"]
+
+
+def test_partiql_and_stream_images_without_the_entity_attribute(db: Client) -> None:
+    from dyntable.streams.events import decode_record
+    from dyntable.streams.records import parse_record
+
+    placed = orders(2)
+    for o in placed:
+        item = codec_for(Order).encode(o)
+        del item["_entity"]
+        raw_put(db, item)
+    got = db.execute_statement(f'SELECT * FROM "{db.table_name}" WHERE PK = ?',
+                               ["CUSTOMER#ada"], model=Order)
+    assert got == placed
+    image = codec_for(Order).encode(placed[0])
+    del image["_entity"]
+    record = {"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+              "dynamodb": {"Keys": {"PK": image["PK"], "SK": image["SK"]}, "NewImage": image,
+                           "SequenceNumber": "100", "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+    event = decode_record(db.table, parse_record(record))
+    assert event.model is Order and event.new_or_none == placed[0]

@@ -179,3 +179,30 @@ def test_20k_items_interrupted_resumed_beside_a_writer_then_reverted(db: Client)
     for c in _customers(db):
         assert c["email"].isupper() and "_mig" not in c
         assert c["order_count"] == writes[c["username"]]
+
+
+def _tag_entity(item: dict[str, Any]) -> dict[str, Any]:
+    item["_entity"] = "customer"
+    return item
+
+
+BACKFILL = Migration("0002_backfill_entity", "write the entity attribute", ("customer",),
+                     _tag_entity)
+
+
+def test_a_backfill_reaches_items_without_the_entity_attribute(db: Client) -> None:
+    # Another program's puts dropped _entity: the runner selects those items by key (its
+    # scan filter used to be `_entity IN (...)`, which never returned them).
+    codec = codec_for(Customer)
+    for i in range(12):
+        item = codec.encode(Customer(username=f"b{i:02d}", email="e@x", name="N"))
+        if i % 3:
+            del item["_entity"]
+        db.send("PutItem", {"TableName": db.table_name, "Item": item})
+    db.put(Order(username="b00", order_id="o1", status="PLACED", total=1,  # type: ignore[arg-type]
+                 placed_at="2026-01-01T00:00:00Z"))  # type: ignore[arg-type]
+    (report,) = Migrator(db, [BACKFILL], total_segments=2, threads=2).up()
+    assert (report.scanned, report.changed, report.complete) == (12, 8, True)
+    raw = [db.send("GetItem", {"TableName": db.table_name, "Key": codec.key(
+        {"username": f"b{i:02d}"})})["Item"] for i in range(12)]
+    assert all(item["_entity"] == {"S": "customer"} for item in raw)
