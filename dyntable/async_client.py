@@ -282,7 +282,8 @@ class AsyncClient:
                                 limit: int | None = None) -> list[Any]:
         """Run a PartiQL statement, reading every page (see ``Client.execute_statement``)."""
         return await self.run(statement_flow(self.table, statement, parameters, model=model,
-                                             consistent=consistent, limit=limit))
+                                             consistent=consistent, limit=limit,
+                                             table_name=self.table_name))
 
     # -- tables --------------------------------------------------------------------------
 

@@ -319,7 +319,8 @@ class Client:
         from dyntable._internal.operations.statements import statement_flow
 
         return self.run(statement_flow(self.table, statement, parameters, model=model,
-                                       consistent=consistent, limit=limit))
+                                       consistent=consistent, limit=limit,
+                                       table_name=self.table_name))
 
     # -- tables --------------------------------------------------------------------------
 

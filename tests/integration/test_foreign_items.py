@@ -122,3 +122,14 @@ def test_partiql_and_stream_images_without_the_entity_attribute(db: Client) -> N
                            "SequenceNumber": "100", "StreamViewType": "NEW_AND_OLD_IMAGES"}}
     event = decode_record(db.table, parse_record(record))
     assert event.model is Order and event.new_or_none == placed[0]
+
+
+def test_partiql_with_a_model_says_where_unmatched_items_are(db: Client) -> None:
+    raw_put(db, {"PK": {"S": "CUSTOMER#ada"}, "SK": {"S": "ORDER#legacy"}})
+    statement = f'SELECT * FROM "{db.table_name}" WHERE PK = ?'
+    with pytest.warns(UnmatchedItemWarning) as seen:
+        assert db.execute_statement(statement, ["CUSTOMER#ada"], model=Order) == []
+    message = str(seen[0].message)
+    assert db.table_name in message and "without model=" in message
+    assert db.execute_statement(statement, ["CUSTOMER#ada"]) == [
+        {"PK": {"S": "CUSTOMER#ada"}, "SK": {"S": "ORDER#legacy"}}]

@@ -43,15 +43,17 @@ LARGE_PAGE = 100
 
 
 def report_unmatched(operation: str, model: type[Model], table_name: str,
-                     unmatched: list[dict[str, Any]]) -> None:
-    """Warn that a read of ``model`` met items that match no model (UnmatchedItemWarning)."""
+                     unmatched: list[dict[str, Any]],
+                     kept: str = "they are in the read's `unmatched` list") -> None:
+    """Warn that a read of ``model`` met items that match no model (UnmatchedItemWarning);
+    ``kept`` says where the caller finds them."""
     ident = identity(model.__dyntable__.table)
     first = unmatched[0]
     key = {a: first.get(a) for a in ident.key_attrs}
     warnings.warn(UnmatchedItemWarning(
         f"{operation} of {model.__name__} on table {table_name!r} met {len(unmatched)} "
-        f"item(s) that match no model (e.g. key {key}: {ident.match(first).reason}); they "
-        "are in the read's `unmatched` list, not in its results"), stacklevel=3)
+        f"item(s) that match no model (e.g. key {key}: {ident.match(first).reason}), left "
+        f"out of its results: {kept}"), stacklevel=3)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ def statement_flow(
     model: type[Any] | None = None,
     consistent: bool = False,
     limit: int | None = None,
+    table_name: str | None = None,
 ) -> Flow[list[Any]]:
     """Run a PartiQL statement, reading every page (up to ``limit`` items).
 
@@ -51,7 +52,9 @@ def statement_flow(
         if codec is not None:
             mine, unmatched = identity(table).split(raw, codec.model)
             if unmatched:
-                report_unmatched("ExecuteStatement", codec.model, table.name, unmatched)
+                report_unmatched(
+                    "ExecuteStatement", codec.model, table_name or table.name, unmatched,
+                    kept="run the statement without model= to read them as raw items")
             return [codec.decode(item) for item in mine]
         out = []
         for item in raw:
