@@ -214,6 +214,17 @@ class AsyncClient:
         """An update builder: ``await db.update(obj).set(name="Ada").execute()``."""
         return AsyncUpdateBuilder(self, target, key)
 
+    @overload
+    def upsert(self, target: ItemKey[M], /) -> AsyncUpdateBuilder[M]: ...
+
+    @overload
+    def upsert(self, target: type[M], /, **key: Any) -> AsyncUpdateBuilder[M]: ...
+
+    def upsert(self, target: ItemKey[M] | type[M], /, **key: Any) -> AsyncUpdateBuilder[M]:
+        """Create or update in one UpdateItem (see :meth:`dyntable.client.Client.upsert`):
+        ``await db.upsert(Customer, username="ada").add(visits=1).execute()``."""
+        return AsyncUpdateBuilder(self, target, key, upsert=True)
+
     # -- batches and transactions --------------------------------------------------------
 
     def batch_writer(self, *, deadline: float = 60.0, concurrency: int = 4,
@@ -327,8 +338,9 @@ class AsyncClient:
 class AsyncUpdateBuilder(UpdateBuilderBase[M]):
     """Collects update actions; ``await execute()`` sends them (see ``UpdateBuilder``)."""
 
-    def __init__(self, client: AsyncClient, target: Any, key: Mapping[str, Any]) -> None:
-        super().__init__(client.table, client.table_name, target, key)
+    def __init__(self, client: AsyncClient, target: Any, key: Mapping[str, Any], *,
+                 upsert: bool = False) -> None:
+        super().__init__(client.table, client.table_name, target, key, upsert=upsert)
         self._client = client
 
     async def execute(self) -> M:

@@ -233,6 +233,23 @@ class Client:
         """
         return UpdateBuilder(self, target, key)
 
+    @overload
+    def upsert(self, target: ItemKey[M], /) -> UpdateBuilder[M]: ...
+
+    @overload
+    def upsert(self, target: type[M], /, **key: Any) -> UpdateBuilder[M]: ...
+
+    def upsert(self, target: ItemKey[M] | type[M], /, **key: Any) -> UpdateBuilder[M]:
+        """Create or update in one UpdateItem:
+        ``db.upsert(Customer, username="ada").set(name="Ada").add(visits=1).execute()``.
+
+        The fields set are written; when the item is created, every other field gets its
+        declared default (``if_not_exists``: an existing item keeps its values), the key
+        fields, entity and index keys are filled and the version starts at 1. Required
+        fields without default must be set. Unlike :meth:`update`, the item need not exist.
+        """
+        return UpdateBuilder(self, target, key, upsert=True)
+
     # -- batches and transactions --------------------------------------------------------
 
     def batch_writer(self, *, deadline: float = 60.0, concurrency: int = 1,
@@ -388,8 +405,9 @@ class UpdateBuilder(UpdateBuilderBase[M]):
     :class:`~dyntable._internal.operations.update_actions.UpdateActions`).
     """
 
-    def __init__(self, client: Client, target: Any, key: Mapping[str, Any]) -> None:
-        super().__init__(client.table, client.table_name, target, key)
+    def __init__(self, client: Client, target: Any, key: Mapping[str, Any], *,
+                 upsert: bool = False) -> None:
+        super().__init__(client.table, client.table_name, target, key, upsert=upsert)
         self._client = client
 
     def execute(self) -> M:

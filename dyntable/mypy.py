@@ -83,6 +83,7 @@ METHODS: dict[str, str] = {
     "get": ITEM,
     "delete": ITEM,
     "update": ITEM,
+    "upsert": ITEM,
     "check": ITEM,
     "query": RANGE,
     "collection": RANGE,

@@ -112,12 +112,18 @@ class UpdateBuilderBase(UpdateActions, Generic[M]):
     """
 
     def __init__(self, table: TableSchema, table_name: str, target: Any,
-                 key: Mapping[str, Any]) -> None:
-        item: Target[M] = resolve(target, key, table, what="update()")
+                 key: Mapping[str, Any], *, upsert: bool = False) -> None:
+        what = "upsert()" if upsert else "update()"
+        item: Target[M] = resolve(target, key, table, what=what)
+        if upsert and item.instance is not None:
+            raise InvalidRequestError(
+                "upsert() takes a key (Model, key fields or Model.primary(...)), not an "
+                "instance: to write an object use put(), to change a stored one update()"
+            )
         self._table_name = table_name
         self._item = item
         self._codec: ItemCodec[M] = item.codec
-        self.spec = ops.UpdateSpec()
+        self.spec = ops.UpdateSpec(upsert=upsert)
         if item.instance is not None:
             self.spec.known = dict(item.instance.__dict__)
             self.spec.expected_version = item.version

@@ -238,6 +238,8 @@ class UpdateSpec:
     return_values: ReturnValues = "ALL_NEW"
     expected_version: int | None = None
     known: dict[str, Any] = field(default_factory=dict)
+    #: create the item when it is absent (``db.upsert``): defaults, key fields, entity
+    upsert: bool = False
 
 
 def update_request(
@@ -257,16 +259,19 @@ def update_request(
     an ambiguous failure. ``receipt=False`` leaves the receipt out (transactions, whose
     token makes them idempotent, and which must not fail on an item without receipts).
     """
-    if not spec.actions:
+    if not spec.actions and not spec.upsert:
         raise ExpressionError("an update needs at least one action (set, remove, add...)")
     key = codec.key(key_values)
     actions, touched, removed, idempotent = _checked_actions(codec, spec.actions)
-    actions += _index_rewrites(codec, touched, removed, spec.known, key_values)
-    conds: list[Condition | None] = [
-        spec.condition, attr(codec.spec.primary.pk_attr).exists(), _guards(codec)[1],
-    ]
-    req = Request("UpdateItem", {"TableName": table, "Key": key}, key, codec.model, "update",
-                  needs_item=True, guarded=True)
+    if spec.upsert:
+        actions += _upsert_actions(codec, touched, removed, key_values)
+        conds: list[Condition | None] = [spec.condition, _guards(codec)[0]]
+    else:
+        actions += _index_rewrites(codec, touched, removed, spec.known, key_values)
+        conds = [spec.condition, attr(codec.spec.primary.pk_attr).exists(), _guards(codec)[1]]
+    req = Request("UpdateItem", {"TableName": table, "Key": key}, key, codec.model,
+                  "upsert" if spec.upsert else "update", needs_item=not spec.upsert,
+                  guarded=True)
     vname = codec.spec.version_field
     fallback: list[Action] | None = None
     if vname is not None:
@@ -386,6 +391,74 @@ def _is_operand(value: Any) -> bool:
     from dyntable.expressions.paths import IfNotExists, ListAppend, Minus, Plus
 
     return isinstance(value, (Path, Plus, Minus, IfNotExists, ListAppend))
+
+
+def _defaults(codec: ItemCodec[Any]) -> dict[str, Any]:
+    """The declared default of every field that has one (factories called)."""
+    out: dict[str, Any] = {}
+    for name, info in codec.model.model_fields.items():
+        if info.is_required():
+            continue
+        out[name] = info.get_default(call_default_factory=True, validated_data={})
+    return out
+
+
+def _upsert_actions(
+    codec: ItemCodec[Any],
+    touched: Mapping[str, Any],
+    removed: set[str],
+    key_values: Mapping[str, Any],
+) -> list[Action]:
+    """What an upsert adds to its actions so that, when it creates the item, the item is
+    complete: key fields and the entity, each unset field's default (``if_not_exists``, so
+    an existing item keeps its values) and the index keys.
+
+    Raises:
+        InvalidRequestError: a required field is neither a key field nor set.
+    """
+    spec = codec.spec
+    model = codec.model.__name__
+    keys = {f: codec.coerce(f, v) for f, v in key_values.items()}
+    given = set(touched) | removed | set(keys)
+    missing = [n for n, f in spec.fields.items() if f.required and n not in given
+               and not f.is_version]
+    if missing:
+        raise InvalidRequestError(
+            f"upsert of {model}: required field(s) {missing} are not set; an item the upsert "
+            "creates must be complete (set them, or give them defaults)"
+        )
+    out: list[Action] = []
+    entity = codec.entity_attr
+    if entity is not None:
+        out.append(Action("SET", attr(entity), {"S": codec.entity}))
+    if codec.version_av is not None:
+        from dyntable._internal.schema.versions import VERSION_ATTRIBUTE
+
+        out.append(Action("SET", attr(VERSION_ATTRIBUTE),
+                          if_not_exists(attr(VERSION_ATTRIBUTE), codec.version_av)))
+    for name, value in keys.items():
+        if spec.fields[name].stored:
+            out.append(Action("SET", F[name], value))
+    defaults = {n: v for n, v in _defaults(codec).items()
+                if n not in given and v is not None and n != spec.version_field
+                and not (isinstance(v, (set, frozenset)) and not v)}
+    for name, value in defaults.items():
+        if spec.fields[name].stored:
+            out.append(Action("SET", F[name], if_not_exists(F[name], value)))
+    changed = set(touched) | removed
+    for ikey, parts in codec.index_keys:
+        fields = set(ikey.fields)
+        if fields & changed:
+            continue  # rewritten from the values given (_index_rewrites, below)
+        values = {f: keys.get(f, defaults.get(f)) for f in ikey.fields}
+        built = codec._index_attrs(parts, {f: None if v is None else codec.coerce(f, v)
+                                           for f, v in values.items()})
+        if built is None:
+            continue  # a field is None: the item stays out of this (sparse) index
+        for p in parts:
+            # only where the item has none: an existing item keeps the key of its values
+            out.append(Action("SET", attr(p.attr), if_not_exists(attr(p.attr), built[p.attr])))
+    return out + _index_rewrites(codec, touched, removed, {}, keys)
 
 
 def _index_rewrites(
