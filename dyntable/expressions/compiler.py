@@ -82,13 +82,19 @@ class Compiler:
         attribute that stores it, its alias when it has one)."""
         self.resolve(path)
         out = ""
+        annotation: Any = _ANY
         for e in path.elements:
             if isinstance(e, int):
                 out += f"[{e}]"
             elif not out:
                 out = self._name(self.attribute(path))
+                if not path.raw and self.codec is not None:
+                    annotation = self.codec.spec.fields[e].annotation
+                continue
             else:
-                out += "." + self._name(e)
+                out += "." + self._name(_map_key(annotation, e))
+            if annotation is not _ANY:
+                annotation = _step(annotation, e, "", self.model_name)
         return out
 
     def attribute(self, path: Path) -> str:
@@ -353,6 +359,19 @@ def _check_length(what: str, text: str) -> None:
             f"{what} expression is {len(text)} characters; DynamoDB allows "
             f"{MAX_EXPRESSION_LENGTH} bytes"
         )
+
+
+def _map_key(annotation: Any, element: str) -> str:
+    """The map key of nested field ``element`` in a value of type ``annotation``: its
+    pydantic alias when the value is a model whose field has one."""
+    if annotation is _ANY or annotation is Any:
+        return element
+    base = field_kind(annotation).base
+    if is_model_class(base):
+        info = base.model_fields.get(element)
+        if info is not None and isinstance(info.alias, str):
+            return info.alias
+    return element
 
 
 def _step(annotation: Any, element: str | int, walked: str, model: str) -> Any:

@@ -388,10 +388,12 @@ def compile_values(
         body += _decode_block(i, f, tag, f.name in default_sets, f.name in required, nested,
                               own is not None)
     if extras:
+        # attributes that are no field's are kept (decoded by runtime type)
+        namespace["WIRE"] = frozenset(f.wire for f in fields)
         body += [
             "if len(out) != len(m):",
             "    for k, x in m.items():",
-            "        if k not in out:",
+            "        if k not in out and k not in WIRE:",
             f"            out[k] = from_av(x{', L' if nested else ''})",
         ]
     head = ["def values(m):"]
@@ -508,10 +510,14 @@ class SubCodec:
 
         infos = model.model_fields
         own = submodel_converters(model)
-        fields = [FieldDef(name, info.annotation, converter=own.get(name))
+        # a pydantic alias names the map key, as it names an item's attribute
+        fields = [FieldDef(name, info.annotation, converter=own.get(name),
+                           attribute=info.alias if isinstance(info.alias, str) else None)
                   for name, info in infos.items()]
-        self.fields = [(f.name, f.annotation, kind_tag(f.annotation), f.converter)
+        self.fields = [(f.name, f.annotation, kind_tag(f.annotation), f.converter, f.wire)
                        for f in fields]
+        #: the model or a model nested in it has aliases: validate by field name
+        self.aliased = any(f.wire != f.name for f in fields)
         self._serialize = next((c.serialize for c in own.values() if c.serialize), None)
         _BUILDING[model] = self  # a model nesting itself finds its codec while it compiles
         try:
@@ -548,7 +554,7 @@ class SubCodec:
             serialized = self._serialize(d) if self._serialize is not None else {}
         except InvalidValueError as exc:
             raise _Located(f"{path}: {exc}" if path else str(exc)) from None
-        for name, annotation, tag, conv in self.fields:
+        for name, annotation, tag, conv, wire in self.fields:
             v = serialized.get(name) if conv is not None and conv.serialize else d.get(name)
             if v is None:
                 continue
@@ -565,7 +571,7 @@ class SubCodec:
             except InvalidValueError as exc:
                 raise _Located(f"{path}.{name}: {exc}" if path else f"{name}: {exc}") from None
             if av is not None:
-                out[name] = av
+                out[wire] = av
         return out
 
 

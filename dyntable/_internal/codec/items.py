@@ -197,7 +197,8 @@ class ItemCodec(Generic[M]):
         self._key_fields: dict[str, tuple[str, ...]] = {}
         self._version_field = spec.version_field
         # Aliased fields: values are keyed by field name, so validate by name.
-        self._by_name = any(f.attribute != n for n, f in spec.fields.items())
+        self._by_name = any(f.attribute != n or _aliased(f.annotation)
+                            for n, f in spec.fields.items())
         self._wire = {n: f.attribute for n, f in spec.fields.items()}
         self._n_fields = len(spec.fields)
         # Fields a key template holds: read back from the key when their own attribute is
@@ -559,6 +560,22 @@ class ItemCodec(Generic[M]):
             except InvalidValueError:
                 continue
         return out
+
+
+def _aliased(annotation: Any, seen: set[int] | None = None) -> bool:
+    """True when a pydantic model inside ``annotation`` (at any depth) has field aliases."""
+    import typing
+
+    from pydantic import BaseModel
+
+    seen = set() if seen is None else seen
+    if id(annotation) in seen:
+        return False
+    seen.add(id(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(isinstance(i.alias, str) and i.alias != n or _aliased(i.annotation, seen)
+                   for n, i in annotation.model_fields.items())
+    return any(_aliased(a, seen) for a in typing.get_args(annotation))
 
 
 def extra_attributes(obj: Model) -> dict[str, Any]:

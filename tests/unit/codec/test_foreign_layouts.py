@@ -184,3 +184,32 @@ def test_a_projected_read_of_aliased_and_key_only_fields() -> None:
     m = codec_for(Member).decode_partial(stored())
     assert (m.org, m.user_id, m.display_name) == ("acme", "u1", "Ada")
     assert m.model_fields_set == {"org", "user_id", "display_name"}
+
+
+def test_aliases_inside_nested_models_name_the_map_keys() -> None:
+    # Before: the map was written with field names and could not be read back
+    # (DecodeError "addr.postCode: Field required").
+    from pydantic import BaseModel
+
+    class Address(BaseModel):
+        post_code: str = Field(alias="postCode")
+        city: str = ""
+
+    t = Table("nested_aliases")
+
+    class Shop(Model, table=t, entity="shop"):
+        id: str
+        addr: Address
+        history: list[Address] = []
+        primary = Key(pk="S#{id}", sk="S")
+
+    codec = codec_for(Shop)
+    shop = Shop(id="1", addr=Address(postCode="75001", city="Paris"),
+                history=[Address(postCode="1000")])
+    item = codec.encode(shop)
+    assert item["addr"] == {"M": {"postCode": {"S": "75001"}, "city": {"S": "Paris"}}}
+    assert item["history"]["L"][0]["M"]["postCode"] == {"S": "1000"}
+    assert codec.decode(item) == shop
+    compiler = Compiler(codec)
+    assert compiler.condition(F.addr.post_code == "75001") == "#n0.#n1 = :v0"
+    assert compiler.names == {"#n0": "addr", "#n1": "postCode"}
