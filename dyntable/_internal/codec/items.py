@@ -573,7 +573,7 @@ def _aliased(annotation: Any, seen: set[int] | None = None) -> bool:
         return False
     seen.add(id(annotation))
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return any(isinstance(i.alias, str) and i.alias != n or _aliased(i.annotation, seen)
+        return any((isinstance(i.alias, str) and i.alias != n) or _aliased(i.annotation, seen)
                    for n, i in annotation.model_fields.items())
     return any(_aliased(a, seen) for a in typing.get_args(annotation))
 
