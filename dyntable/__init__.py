@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
     from dyntable.schema.formats import Format, TypeHook
     from dyntable.schema.keys import ItemKey, Key
-    from dyntable.schema.model import TTL, Model, Version
+    from dyntable.schema.model import TTL, CreatedAt, Model, UpdatedAt, Version
     from dyntable.schema.table import GSI, LSI
     from dyntable.table import Table
 
@@ -52,6 +52,8 @@ _LAZY: dict[str, str] = {
     "Query": "dyntable.client",
     "Scan": "dyntable.client",
     "TTL": "dyntable.schema.model",
+    "CreatedAt": "dyntable.schema.model",
+    "UpdatedAt": "dyntable.schema.model",
     "TypeHook": "dyntable.schema.formats",
     "Table": "dyntable.table",
     "Version": "dyntable.schema.model",
@@ -70,6 +72,7 @@ __all__ = [
     "AsyncUpdateBuilder",
     "Client",
     "Collection",
+    "CreatedAt",
     "F",
     "Format",
     "ItemKey",
@@ -83,6 +86,7 @@ __all__ = [
     "Transaction",
     "TypeHook",
     "UpdateBuilder",
+    "UpdatedAt",
     "Version",
     "__version__",
     "if_not_exists",

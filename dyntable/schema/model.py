@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dyntable._internal.schema.spec import FieldSpec, KeySpec, ModelSpec
     from dyntable._internal.schema.templates import Template
 
-__all__ = ["TTL", "Model", "Version"]
+__all__ = ["TTL", "CreatedAt", "Model", "UpdatedAt", "Version"]
 
 
 class _Marker:
@@ -33,6 +33,13 @@ Version = _Marker("Version")
 #: Marks the TTL field: ``expires_at: Annotated[datetime | None, TTL] = None``. A field named
 #: like the table's ``ttl`` attribute is the TTL field without the marker.
 TTL = _Marker("TTL")
+#: Marks the field dyntable fills with the time an item is created (by a put of an object
+#: whose value is ``None``, or by an upsert that creates the item):
+#: ``created_at: Annotated[datetime | None, CreatedAt] = None``.
+CreatedAt = _Marker("CreatedAt")
+#: Marks the field dyntable sets to the time of every put, update and upsert (transactions
+#: and batch writes included): ``updated_at: Annotated[datetime | None, UpdatedAt] = None``.
+UpdatedAt = _Marker("UpdatedAt")
 
 _NUMERIC = (int, float)
 #: Options of the calls that take key fields as keywords (get, delete, collection...): a
@@ -330,6 +337,39 @@ def _resolve_key(
     )
 
 
+def _timestamps(cls: type[Model], fields: dict[str, FieldSpec], primary: KeySpec
+                ) -> tuple[str | None, str | None]:
+    """The fields marked CreatedAt and UpdatedAt (checked: one each, datetimes, not in the
+    primary key, not the version or TTL field)."""
+    import datetime as dt
+
+    found: dict[str, list[str]] = {"CreatedAt": [], "UpdatedAt": []}
+    for name, info in cls.model_fields.items():
+        for mark in _markers(info.annotation, list(info.metadata)) & set(found):
+            found[mark].append(name)
+    out: list[str | None] = []
+    for mark, names in found.items():
+        if len(names) > 1:
+            raise DeclarationError(f"{cls.__name__}: two {mark} fields {names}; declare one")
+        out.append(names[0] if names else None)
+        if not names:
+            continue
+        name = names[0]
+        f = fields[name]
+        args = [a for a in typing.get_args(f.annotation) if a is not type(None)]
+        if not (f.annotation is dt.datetime or args == [dt.datetime]):
+            raise DeclarationError(
+                f"{cls.__name__}.{name}: a {mark} field is a datetime (optionally | None), "
+                f"not {f.annotation!r}")
+        if name in primary.fields or f.is_version or f.is_ttl:
+            raise DeclarationError(
+                f"{cls.__name__}.{name}: a {mark} field cannot be part of the primary key, "
+                "the version or the TTL field")
+    if out[0] is not None and out[0] == out[1]:
+        raise DeclarationError(f"{cls.__name__}.{out[0]}: CreatedAt and UpdatedAt on one field")
+    return out[0], out[1]
+
+
 def _key_only(cls: type[Model], fields: dict[str, FieldSpec], declared: dict[str, Key],
               keys: dict[str, KeySpec]) -> dict[str, FieldSpec]:
     """``fields`` with those of ``store_fields=False`` keys marked as kept in the key only."""
@@ -423,6 +463,7 @@ def _build_spec(
     if version and version in keys[primaries[0]].fields:
         raise DeclarationError(f"{cls.__name__}.{version}: the version cannot be a key field")
     fields = _key_only(cls, fields, declared, keys)
+    created, updated = _timestamps(cls, fields, keys[primaries[0]])
     return ModelSpec(
         model=cls,
         entity=entity,
@@ -433,5 +474,7 @@ def _build_spec(
         keys=keys,
         version_field=version,
         ttl_field=ttl,
+        created_field=created,
+        updated_field=updated,
         schema_version=schema_version,
     )

@@ -29,6 +29,8 @@ from dyntable._internal.operations.batch_base import (
 from dyntable._internal.operations.flow import Flow
 from dyntable._internal.operations.items import is_model, receipts_for_put, require_table
 from dyntable._internal.operations.retry import Backoff
+from dyntable._internal.operations.stamps import apply as apply_stamps
+from dyntable._internal.operations.stamps import put_stamps, stamped
 from dyntable._internal.operations.targets import resolve
 from dyntable._internal.schema.receipts import RECEIPTS_ATTRIBUTE, Receipts, new_token, remember
 from dyntable.errors import BatchWriteError, InvalidRequestError
@@ -55,6 +57,7 @@ class WriteAction:
         request: the ``PutRequest`` / ``DeleteRequest`` entry sent.
         new_version: the version written (set on the object once written).
         receipts: the write receipts the put stores (versioned models).
+        stamps: the timestamp fields the put stores (models with CreatedAt/UpdatedAt).
     """
 
     kind: Literal["put", "delete"]
@@ -65,6 +68,8 @@ class WriteAction:
     digest: bytes = field(repr=False)
     new_version: int | None = None
     receipts: Receipts | None = field(default=None, repr=False)
+    #: timestamp fields the put stores (given to the object once written)
+    stamps: dict[str, Any] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.model.__name__} key={self.key}>"
@@ -159,7 +164,8 @@ class WriterBook:
             raise InvalidRequestError(f"put() takes a model instance, not {type(obj).__name__}")
         require_table(type(obj), self.table)
         codec = codec_for(type(obj))
-        item = codec.encode(obj)
+        stamps = put_stamps(codec, obj)
+        item = codec.encode(stamped(obj, stamps))
         vname = codec.spec.version_field
         new_version = None
         receipts = None
@@ -171,7 +177,7 @@ class WriterBook:
             item[RECEIPTS_ATTRIBUTE] = receipts.to_av()
         key = {a: item[a] for a in codec.spec.primary.attrs}
         return WriteAction("put", type(obj), obj, key, {"PutRequest": {"Item": item}},
-                           key_digest(key), new_version, receipts)
+                           key_digest(key), new_version, receipts, stamps or None)
 
     def delete_action(self, target: Any, key: Mapping[str, Any]) -> WriteAction:
         """The action of a delete by instance, key, or model and key fields (no version
@@ -229,6 +235,8 @@ class WriterBook:
         with self._lock:
             for a in actions:
                 del self._unwritten[a]
+                if a.stamps is not None and a.target is not None:
+                    apply_stamps(a.target, a.stamps)
                 if a.new_version is not None:
                     vname = a.model.__dyntable__.version_field
                     a.target.__dict__[vname] = a.new_version

@@ -64,6 +64,8 @@ class Request:
     new_version: int | None = None
     token: str | None = None
     receipts: Receipts | None = None
+    #: timestamp fields a put stored (given to the object once it succeeded)
+    stamps: dict[str, Any] | None = None
     idempotent: bool = True
     needs_item: bool = False
     if_absent: bool = False

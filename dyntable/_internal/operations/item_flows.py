@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable._internal.codec.items import ItemCodec, codec_for
 from dyntable._internal.operations import items as ops
+from dyntable._internal.operations import stamps
 from dyntable._internal.operations.flow import Flow
 from dyntable._internal.operations.send import send
 from dyntable._internal.operations.targets import Target, resolve
@@ -73,6 +74,7 @@ def put_flow(
     req = ops.put_request(codec, table_name, obj, condition=condition, if_absent=if_absent,
                           return_old=return_old)
     response = yield from send(req)
+    stamps.apply(obj, req.stamps)
     if req.new_version is not None:
         name = codec.spec.version_field
         assert name is not None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dyntable._internal.codec.items import ItemCodec
 from dyntable._internal.operations.flow import Request
+from dyntable._internal.operations.stamps import put_stamps, stamped, update_stamps
 from dyntable._internal.schema.receipts import (
     RECEIPTS_ATTRIBUTE,
     Receipts,
@@ -137,7 +138,8 @@ def put_request(
     """
     if not isinstance(obj, codec.model):
         raise InvalidRequestError(f"expected a {codec.model.__name__}, got {type(obj).__name__}")
-    item = codec.encode(obj)
+    stamps = put_stamps(codec, obj)
+    item = codec.encode(stamped(obj, stamps))
     key = {a: item[a] for a in codec.spec.primary.attrs}
     compiler = Compiler(codec)
     conds: list[Condition | None] = [condition]
@@ -145,6 +147,7 @@ def put_request(
         conds.append(attr(codec.spec.primary.pk_attr).not_exists())
     req = Request("PutItem", {"TableName": table, "Item": item}, key, codec.model, "put",
                   guarded=True, if_absent=if_absent)
+    req.stamps = stamps or None
     vname = codec.spec.version_field
     if vname is not None:
         expected = int(getattr(obj, vname) or 0)
@@ -262,7 +265,8 @@ def update_request(
     if not spec.actions and not spec.upsert:
         raise ExpressionError("an update needs at least one action (set, remove, add...)")
     key = codec.key(key_values)
-    actions, touched, removed, idempotent = _checked_actions(codec, spec.actions)
+    given = [*spec.actions, *update_stamps(codec, spec.actions, upsert=spec.upsert)]
+    actions, touched, removed, idempotent = _checked_actions(codec, given)
     if spec.upsert:
         actions += _upsert_actions(codec, touched, removed, key_values)
         conds: list[Condition | None] = [spec.condition, _guards(codec)[0]]
@@ -420,8 +424,9 @@ def _upsert_actions(
     model = codec.model.__name__
     keys = {f: codec.coerce(f, v) for f, v in key_values.items()}
     given = set(touched) | removed | set(keys)
+    filled = {spec.version_field, spec.created_field, spec.updated_field}
     missing = [n for n, f in spec.fields.items() if f.required and n not in given
-               and not f.is_version]
+               and n not in filled]
     if missing:
         raise InvalidRequestError(
             f"upsert of {model}: required field(s) {missing} are not set; an item the upsert "

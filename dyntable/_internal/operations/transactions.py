@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from dyntable._internal.codec.items import codec_for, entity_of
 from dyntable._internal.codec.limits import attribute_size, item_size
 from dyntable._internal.operations import items as ops
+from dyntable._internal.operations import stamps
 from dyntable._internal.operations.batch_base import key_digest
 from dyntable._internal.operations.batch_get import get_key
 from dyntable._internal.operations.flow import Flow, Request, Sleep
@@ -86,6 +87,7 @@ class _TxAction:
     target: Model | None = None
     new_version: int | None = None
     size: int = field(default=0)
+    stamps: dict[str, Any] | None = None
 
 
 def _entry_size(body: Mapping[str, Any]) -> int:
@@ -199,7 +201,7 @@ class TransactionBuilder:
         entry = _as_entry("Put", req, self.return_failed_items)
         self._add(_TxAction("Put", type(obj), req.key, entry, None, req.expected_version,
                             req.version_checked, condition is not None or if_absent, obj,
-                            req.new_version, _entry_size(entry["Put"])))
+                            req.new_version, _entry_size(entry["Put"]), req.stamps))
 
     def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> TxUpdate[M]:
         """An update of one item, by instance (version checked), key, or model and key
@@ -286,8 +288,10 @@ class TransactionBuilder:
                 raise self._unknown(exc) from exc
             raise
         for a in self._actions:
-            if a.kind == "Put" and a.new_version is not None and a.target is not None:
-                a.target.__dict__[a.model.__dyntable__.version_field or ""] = a.new_version
+            if a.kind == "Put" and a.target is not None:
+                stamps.apply(a.target, a.stamps)
+                if a.new_version is not None:
+                    a.target.__dict__[a.model.__dyntable__.version_field or ""] = a.new_version
 
     def _count(self) -> None:
         self.attempts += 1

@@ -117,6 +117,8 @@ class ModelSpec:
     keys: dict[str, KeySpec]
     version_field: str | None = None
     ttl_field: str | None = None
+    created_field: str | None = None
+    updated_field: str | None = None
     schema_version: int | None = None
     codec: Any = field(default=None, repr=False)
 
