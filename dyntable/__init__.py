@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
     from dyntable.schema.formats import Format, TypeHook
     from dyntable.schema.keys import ItemKey, Key
-    from dyntable.schema.model import TTL, CreatedAt, Model, UpdatedAt, Version
+    from dyntable.schema.model import TTL, CreatedAt, Model, Unique, UpdatedAt, Version
     from dyntable.schema.table import GSI, LSI
     from dyntable.table import Table
 
@@ -54,6 +54,7 @@ _LAZY: dict[str, str] = {
     "TTL": "dyntable.schema.model",
     "CreatedAt": "dyntable.schema.model",
     "UpdatedAt": "dyntable.schema.model",
+    "Unique": "dyntable.schema.model",
     "TypeHook": "dyntable.schema.formats",
     "Table": "dyntable.table",
     "Version": "dyntable.schema.model",
@@ -85,6 +86,7 @@ __all__ = [
     "Table",
     "Transaction",
     "TypeHook",
+    "Unique",
     "UpdateBuilder",
     "UpdatedAt",
     "Version",

@@ -90,6 +90,7 @@ __all__ = [
     "TransactionVersionConflictError",
     "TransportError",
     "TrimmedDataError",
+    "UniqueValueError",
     "UnmatchedItemWarning",
     "VersionConflictError",
     "WaitTimeoutError",
@@ -261,6 +262,24 @@ class VersionConflictError(ConditionalCheckFailedError):
 
 class ItemExistsError(VersionConflictError):
     """A new object (version 0) was written where an item already exists."""
+
+
+class UniqueValueError(ConditionalCheckFailedError):
+    """A value of a ``Unique`` field is held by another item.
+
+    Attributes:
+        model / field / value: what was written.
+        owner: the primary key (wire form) of the item holding the value, when known.
+    """
+
+    def __init__(self, message: str, *, model: str | None = None, field: str | None = None,
+                 value: Any = None, owner: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, code="ConditionalCheckFailedException",
+                         operation="TransactWriteItems", **kwargs)
+        self.model = model
+        self.field = field
+        self.value = value
+        self.owner = owner
 
 
 class ItemNotFoundError(ConditionalCheckFailedError):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dyntable._internal.schema.spec import FieldSpec, KeySpec, ModelSpec
     from dyntable._internal.schema.templates import Template
 
-__all__ = ["TTL", "CreatedAt", "Model", "UpdatedAt", "Version"]
+__all__ = ["TTL", "CreatedAt", "Model", "Unique", "UpdatedAt", "Version"]
 
 
 class _Marker:
@@ -40,6 +40,10 @@ CreatedAt = _Marker("CreatedAt")
 #: Marks the field dyntable sets to the time of every put, update and upsert (transactions
 #: and batch writes included): ``updated_at: Annotated[datetime | None, UpdatedAt] = None``.
 UpdatedAt = _Marker("UpdatedAt")
+#: Marks a field whose value no two items of the model may share (e.g. an e-mail):
+#: ``email: Annotated[str, Unique]``. dyntable keeps a guard item per value, written in the
+#: same transaction as the item (see docs/writes.md, "Unique values").
+Unique = _Marker("Unique")
 
 _NUMERIC = (int, float)
 #: Options of the calls that take key fields as keywords (get, delete, collection...): a
@@ -337,6 +341,24 @@ def _resolve_key(
     )
 
 
+def _unique(cls: type[Model], fields: dict[str, FieldSpec], primary: KeySpec,
+            table: TableSchema) -> tuple[str, ...]:
+    """The fields marked Unique (checked: stored, not in the primary key, string keys)."""
+    names = tuple(n for n, info in cls.model_fields.items()
+                  if "Unique" in _markers(info.annotation, list(info.metadata)))
+    for name in names:
+        f = fields[name]
+        if name in primary.fields or f.is_version or f.is_ttl or not f.stored:
+            raise DeclarationError(
+                f"{cls.__name__}.{name}: a Unique field cannot be a primary key field (the key "
+                "is unique already), the version or TTL field, or kept only in a key")
+    if names and any(table.attribute_type(a) != "S" for a in primary.attrs):
+        raise DeclarationError(
+            f"{cls.__name__}: Unique fields need string key attributes (their guard items "
+            f"are keyed by text); table {table.name!r} has {primary.attrs}")
+    return names
+
+
 def _timestamps(cls: type[Model], fields: dict[str, FieldSpec], primary: KeySpec
                 ) -> tuple[str | None, str | None]:
     """The fields marked CreatedAt and UpdatedAt (checked: one each, datetimes, not in the
@@ -464,6 +486,7 @@ def _build_spec(
         raise DeclarationError(f"{cls.__name__}.{version}: the version cannot be a key field")
     fields = _key_only(cls, fields, declared, keys)
     created, updated = _timestamps(cls, fields, keys[primaries[0]])
+    unique = _unique(cls, fields, keys[primaries[0]], table)
     return ModelSpec(
         model=cls,
         entity=entity,
@@ -476,5 +499,6 @@ def _build_spec(
         ttl_field=ttl,
         created_field=created,
         updated_field=updated,
+        unique_fields=unique,
         schema_version=schema_version,
     )

@@ -22,7 +22,18 @@ if TYPE_CHECKING:
     from dyntable.schema.model import Model
     from dyntable.schema.table import TableSchema
 
-__all__ = ["Identity", "Match", "identity"]
+__all__ = ["RESERVED_PREFIX", "Identity", "Match", "identity", "is_reserved"]
+
+#: Partition keys of items dyntable keeps for itself (migration state, unique-value
+#: guards) start with this text; they belong to no model and are never reported.
+RESERVED_PREFIX = "_dyntable#"
+
+
+def is_reserved(item: Mapping[str, Any], pk: str) -> bool:
+    """True for an item dyntable keeps for itself (see :data:`RESERVED_PREFIX`)."""
+    av = item.get(pk)
+    text = av.get("S") if isinstance(av, Mapping) else None
+    return isinstance(text, str) and text.startswith(RESERVED_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,7 @@ class Identity:
         self.attribute = table.entity_attribute
         self.models = table.models
         self.generation = table.generation
+        self.pk = table.pk
         self.key_attrs: tuple[str, ...] = (table.pk, table.sk) if table.sk else (table.pk,)
         only = list(self.models.values())
         #: with no entity attribute and one model, every item is that model's
@@ -61,7 +73,7 @@ class Identity:
                 name = av.get("S") if isinstance(av, Mapping) else None
                 return self.models.get(name) if isinstance(name, str) else None
         if self.single is not None:
-            return self.single
+            return None if is_reserved(item, self.pk) else self.single
         best = self._by_keys(item)
         return best[0][0] if len(best) == 1 else None
 
@@ -73,7 +85,8 @@ class Identity:
         ``model``'s); items without it are matched by their key.
         """
         if self.single is model:
-            return raw, []
+            pk = self.pk
+            return [i for i in raw if not is_reserved(i, pk)], []
         codec = codec_for(model)
         attribute, mine = self.attribute, codec.entity_av
         out: list[dict[str, Any]] = []
@@ -89,7 +102,7 @@ class Identity:
             found = self.model_of(item)
             if found is model:
                 out.append(item)
-            elif found is None:
+            elif found is None and not is_reserved(item, self.pk):
                 unmatched.append(item)
         return out, unmatched
 
@@ -103,6 +116,9 @@ class Identity:
                     return Match(None, stored, f"entity {stored!r} is not registered on "
                                  f"table {self.table.name!r}")
                 return Match(model, stored)
+        if is_reserved(item, self.pk):
+            return Match(None, None, "an item dyntable keeps for itself (migration state or "
+                         "a unique-value guard)")
         if self.single is not None:
             return Match(self.single, self.single.__dyntable__.entity)
         best = self._by_keys(item)

@@ -201,6 +201,7 @@ class ItemCodec(Generic[M]):
                             for n, f in spec.fields.items())
         self._wire = {n: f.attribute for n, f in spec.fields.items()}
         self._n_fields = len(spec.fields)
+        self._unique = spec.unique_fields
         # Fields a key template holds: read back from the key when their own attribute is
         # absent (kept only in the key, or written by a program that stores no copy).
         self._templated = tuple(dict.fromkeys(
@@ -491,6 +492,8 @@ class ItemCodec(Generic[M]):
             raise self._decode_error(item, exc) from None
         if self._version_field is not None and RECEIPTS_ATTRIBUTE in item:
             remember(obj, obj.__dict__[self._version_field], Receipts.read(item))
+        if self._unique:
+            remember_extra(obj, uniques={f: obj.__dict__.get(f) for f in self._unique})
         if not self._known.issuperset(item):
             known = self._known
             extra = {k: v for k, v in item.items() if k not in known and k not in consumed}

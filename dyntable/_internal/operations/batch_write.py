@@ -75,6 +75,16 @@ class WriteAction:
         return f"<{self.kind} {self.model.__name__} key={self.key}>"
 
 
+def _no_unique(model: type[Model]) -> None:
+    """BatchWriteItem has no conditions or transactions: Unique guards cannot be kept."""
+    names = model.__dyntable__.unique_fields
+    if names:
+        raise InvalidRequestError(
+            f"{model.__name__} has Unique field(s) {list(names)}, kept with conditional "
+            "transactions that a batch writer cannot send: use db.put / db.delete or a "
+            "transaction")
+
+
 @dataclass
 class ChunkResult:
     """What a chunk flow ends with.
@@ -164,6 +174,7 @@ class WriterBook:
             raise InvalidRequestError(f"put() takes a model instance, not {type(obj).__name__}")
         require_table(type(obj), self.table)
         codec = codec_for(type(obj))
+        _no_unique(codec.model)
         stamps = put_stamps(codec, obj)
         item = codec.encode(stamped(obj, stamps))
         vname = codec.spec.version_field
@@ -183,6 +194,7 @@ class WriterBook:
         """The action of a delete by instance, key, or model and key fields (no version
         check: BatchWriteItem has no conditions)."""
         item = resolve(target, key, self.table, what="delete()")
+        _no_unique(item.model)
         what: Any = dict(key) if isinstance(target, type) else target
         return WriteAction("delete", item.model, what, item.key,
                            {"DeleteRequest": {"Key": item.key}}, key_digest(item.key))

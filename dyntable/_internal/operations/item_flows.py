@@ -8,6 +8,7 @@ gets (a model object, the old item, the updated item). Both clients run these fl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dyntable._internal.codec.items import ItemCodec, codec_for
@@ -16,9 +17,10 @@ from dyntable._internal.operations import stamps
 from dyntable._internal.operations.flow import Flow
 from dyntable._internal.operations.send import send
 from dyntable._internal.operations.targets import Target, resolve
+from dyntable._internal.operations.unique import touched_uniques
 from dyntable._internal.operations.update_actions import UpdateActions
 from dyntable._internal.schema.receipts import remember
-from dyntable.errors import InvalidRequestError
+from dyntable.errors import InvalidRequestError, ItemNotFoundError
 from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import F, Path
 from dyntable.ttl import item_expired
@@ -71,6 +73,15 @@ def put_flow(
         raise InvalidRequestError(f"put() takes a model instance, not {type(obj).__name__}")
     ops.require_table(type(obj), table)
     codec = codec_for(type(obj))
+    if codec.spec.unique_fields:
+        if return_old:
+            raise InvalidRequestError(
+                f"{codec.model.__name__} has Unique fields, written in a transaction, which "
+                "cannot return the old item: read it first")
+        tx = _transaction(table, table_name)
+        tx.put(obj, condition=condition, if_absent=if_absent)
+        yield from tx.commit_flow()
+        return None
     req = ops.put_request(codec, table_name, obj, condition=condition, if_absent=if_absent,
                           return_old=return_old)
     response = yield from send(req)
@@ -97,6 +108,16 @@ def delete_flow(
 ) -> Flow[Any]:
     """Delete by instance (its version is checked), key, or model and key fields."""
     item = resolve(target, key, table, what="delete()")
+    if item.codec.spec.unique_fields:
+        # the stored values name the guard items to delete: read them (the write is
+        # conditioned on them, so a concurrent change fails it rather than leak a guard)
+        stored = yield from _read(item, table_name)
+        if stored is None:
+            return None
+        tx = _transaction(table, table_name)
+        tx.delete_known(item, condition=condition, old_uniques=_uniques(item.codec, stored))
+        yield from tx.commit_flow()
+        return stored if return_old else None
     req = ops.delete_request(item.codec, table_name, item.key, condition=condition,
                              expected_version=item.version, return_old=return_old)
     response = yield from send(req)
@@ -122,6 +143,7 @@ class UpdateBuilderBase(UpdateActions, Generic[M]):
                 "upsert() takes a key (Model, key fields or Model.primary(...)), not an "
                 "instance: to write an object use put(), to change a stored one update()"
             )
+        self._table = table
         self._table_name = table_name
         self._item = item
         self._codec: ItemCodec[M] = item.codec
@@ -141,8 +163,12 @@ class UpdateBuilderBase(UpdateActions, Generic[M]):
     def update_flow(self) -> Flow[M]:
         """Send the update; return the item as stored afterwards (the instance given, if
         any, is refreshed from it)."""
-        response = yield from send(self.request())
-        obj: M = self._codec.decode(response["Attributes"])
+        codec = self._codec
+        if codec.spec.unique_fields and touched_uniques(codec, self.spec.actions):
+            obj: M = yield from self._unique_update_flow()
+        else:
+            response = yield from send(self.request())
+            obj = codec.decode(response["Attributes"])
         target = self._item.instance
         if target is not None:
             for k, v in obj.__dict__.items():
@@ -151,6 +177,48 @@ class UpdateBuilderBase(UpdateActions, Generic[M]):
             if name is not None:
                 remember(target, obj.__dict__[name], _receipts_of(obj))
         return obj
+
+
+    def _unique_update_flow(self) -> Flow[M]:
+        """An update changing Unique fields: read their stored values, write the item and
+        the guards in one transaction, read the item back."""
+        item = self._item
+        stored = yield from _read(item, self._table_name)
+        if stored is None and not self.spec.upsert:
+            raise ItemNotFoundError(
+                f"update of {item.model.__name__} key={item.key}: no such item (put it first, "
+                "or use upsert)", code="ConditionalCheckFailedException",
+                operation="UpdateItem", table=self._table_name, key=item.key)
+        from dyntable._internal.operations.transactions import TxUpdate
+
+        update: TxUpdate[M] = TxUpdate(item)
+        update.spec = replace(self.spec, return_values="NONE")
+        update.old_uniques = (_uniques(item.codec, stored) if stored is not None else
+                              dict.fromkeys(item.codec.spec.unique_fields))
+        tx = _transaction(self._table, self._table_name)
+        tx.add_update(item, update)
+        yield from tx.commit_flow()
+        after: M | None = yield from _read(item, self._table_name)
+        assert after is not None
+        return after
+
+
+def _transaction(table: TableSchema, table_name: str) -> Any:
+    from dyntable._internal.operations.transactions import TransactionBuilder
+
+    return TransactionBuilder(table, table_name)
+
+
+def _read(item: Target[Any], table_name: str) -> Flow[Any]:
+    """The item, read consistently (``None`` when absent)."""
+    req = ops.get_request(item.codec, table_name, item.key, consistent=True)
+    response = yield from send(req)
+    raw = response.get("Item")
+    return item.codec.decode(raw) if raw else None
+
+
+def _uniques(codec: ItemCodec[Any], obj: Any) -> dict[str, Any]:
+    return {n: obj.__dict__.get(n) for n in codec.spec.unique_fields}
 
 
 def _receipts_of(obj: Any) -> Any:

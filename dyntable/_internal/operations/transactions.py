@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from dyntable._internal.codec.items import codec_for, entity_of
 from dyntable._internal.codec.limits import attribute_size, item_size
 from dyntable._internal.operations import items as ops
-from dyntable._internal.operations import stamps
+from dyntable._internal.operations import stamps, unique
 from dyntable._internal.operations.batch_base import key_digest
 from dyntable._internal.operations.batch_get import get_key
 from dyntable._internal.operations.flow import Flow, Request, Sleep
@@ -34,6 +34,7 @@ from dyntable._internal.operations.retry import Backoff
 from dyntable._internal.operations.send import send
 from dyntable._internal.operations.targets import Target, resolve
 from dyntable._internal.operations.update_actions import UpdateActions
+from dyntable._internal.schema.remembered import remember
 from dyntable.errors import (
     CancellationReason,
     DecodeError,
@@ -45,13 +46,15 @@ from dyntable.errors import (
     TransactionLimitError,
     TransactionVersionConflictError,
     TransportError,
+    UniqueValueError,
 )
 from dyntable.expressions.compiler import Compiler
-from dyntable.expressions.conditions import Condition
+from dyntable.expressions.conditions import Condition, all_of
 from dyntable.schema.keys import ItemKey
 from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
+    from dyntable._internal.codec.items import ItemCodec
     from dyntable.schema.model import Model
     from dyntable.schema.table import TableSchema
 
@@ -88,6 +91,10 @@ class _TxAction:
     new_version: int | None = None
     size: int = field(default=0)
     stamps: dict[str, Any] | None = None
+    #: a unique-value guard item: (field, value)
+    guard: tuple[str, Any] | None = None
+    #: the Unique values a put stores (remembered on the object once committed)
+    uniques: dict[str, Any] | None = None
 
 
 def _entry_size(body: Mapping[str, Any]) -> int:
@@ -121,13 +128,22 @@ class TxUpdate(UpdateActions, Generic[M]):
         self._codec = item.codec
         self._key = dict(item.fields)
         self.spec = ops.UpdateSpec(return_values="NONE")
+        #: the stored Unique values (from the instance, or read by the caller), if known
+        self.old_uniques: dict[str, Any] | None = None
+        #: the condition guarding those values (set when the transaction compiles)
+        self.unique_condition: Condition | None = None
+        self.guards_added = False
         if item.instance is not None:
             self.spec.known = dict(item.instance.__dict__)
             self.spec.expected_version = item.version
+            self.old_uniques = unique.stored_values(item.instance)
 
     def request(self, table_name: str) -> ops.Request:
         """The compiled UpdateItem request."""
-        return ops.update_request(self._codec, table_name, self._key, self.spec, receipt=False)
+        spec = self.spec
+        if self.unique_condition is not None:
+            spec = replace(spec, condition=all_of(spec.condition, self.unique_condition))
+        return ops.update_request(self._codec, table_name, self._key, spec, receipt=False)
 
 
 class TransactionBuilder:
@@ -196,31 +212,81 @@ class TransactionBuilder:
             raise InvalidRequestError(f"put() takes a model instance, not {type(obj).__name__}")
         ops.require_table(type(obj), self._table)
         codec = codec_for(type(obj))
+        given = condition
+        new: dict[str, Any] | None = None
+        changed: list[unique.Change] = []
+        if codec.spec.unique_fields:
+            old = unique.stored_values(obj)
+            new = {n: obj.__dict__.get(n) for n in codec.spec.unique_fields}
+            changed = unique.changes(codec, old, new)
+            condition = all_of(condition, unique.item_condition(
+                codec, old, new, [c[0] for c in changed]))
         req = ops.put_request(codec, self._table_name, obj, condition=condition,
                               if_absent=if_absent)
         entry = _as_entry("Put", req, self.return_failed_items)
         self._add(_TxAction("Put", type(obj), req.key, entry, None, req.expected_version,
-                            req.version_checked, condition is not None or if_absent, obj,
-                            req.new_version, _entry_size(entry["Put"]), req.stamps))
+                            req.version_checked, given is not None or if_absent, obj,
+                            req.new_version, _entry_size(entry["Put"]), req.stamps,
+                            uniques=new))
+        self._add_guards(codec, type(obj), req.key, changed)
+
+    def _add_guards(self, codec: ItemCodec[Any], model: type[Model], owner: dict[str, AV],
+                    changed: list[unique.Change]) -> None:
+        """The guard items of the Unique values a write gives or drops."""
+        for name, before, after in changed:
+            if after is not None:
+                entry = unique.guard_put(codec, self._table_name, name, after, owner)
+                self._add(_TxAction("Put", model, unique.guard_key(codec, name, after), entry,
+                                    size=_entry_size(entry["Put"]), guard=(name, after)))
+            if before is not None:
+                entry = unique.guard_delete(codec, self._table_name, name, before)
+                self._add(_TxAction("Delete", model, unique.guard_key(codec, name, before),
+                                    entry, size=_entry_size(entry["Delete"]),
+                                    guard=(name, before)))
 
     def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> TxUpdate[M]:
         """An update of one item, by instance (version checked), key, or model and key
         fields."""
         item = resolve(target, key, self._table, what="update()")
         builder: TxUpdate[M] = TxUpdate(item)
-        self._add(_TxAction("Update", item.model, item.key, update=builder))
+        self.add_update(item, builder)
         return builder
+
+    def add_update(self, item: Target[Any], builder: TxUpdate[Any]) -> None:
+        """Add an update built elsewhere (``db.update`` changing Unique fields)."""
+        self._add(_TxAction("Update", item.model, item.key, update=builder))
 
     def delete(self, target: Model | ItemKey[Any] | type[Model], *,
                condition: Condition | None = None, **key: Any) -> None:
         """Delete by instance (version checked), key, or model and key fields."""
         item = resolve(target, key, self._table, what="delete()")
-        req = ops.delete_request(item.codec, self._table_name, item.key, condition=condition,
+        old = None
+        if item.codec.spec.unique_fields:
+            old = unique.stored_values(item.instance) if item.instance is not None else None
+            if old is None:
+                raise InvalidRequestError(
+                    f"{item.model.__name__} has Unique fields: delete an object read through "
+                    "dyntable (its values name the guard items to delete), or use db.delete, "
+                    "which reads them")
+        self.delete_known(item, condition=condition, old_uniques=old)
+
+    def delete_known(self, item: Target[Any], *, condition: Condition | None = None,
+                     old_uniques: Mapping[str, Any] | None = None) -> None:
+        """Delete ``item``; ``old_uniques``: its stored Unique values (their guards go)."""
+        codec = item.codec
+        changed: list[unique.Change] = []
+        if old_uniques is not None:
+            gone = {n: None for n in old_uniques}
+            changed = unique.changes(codec, old_uniques, gone)
+            condition = all_of(condition, unique.item_condition(
+                codec, old_uniques, gone, [c[0] for c in changed]))
+        req = ops.delete_request(codec, self._table_name, item.key, condition=condition,
                                  expected_version=item.version)
         entry = _as_entry("Delete", req, self.return_failed_items)
         self._add(_TxAction("Delete", item.model, item.key, entry, None, req.expected_version,
                             req.version_checked, condition is not None,
                             size=_entry_size(entry["Delete"])))
+        self._add_guards(codec, item.model, item.key, changed)
 
     def check(self, target: Model | ItemKey[Any] | type[Model], *, condition: Condition,
               **key: Any) -> None:
@@ -240,15 +306,36 @@ class TransactionBuilder:
     # -- compiling and committing -----------------------------------------------------------
 
     def _compile_updates(self) -> None:
-        for a in self._actions:
+        for a in list(self._actions):
             if a.update is None:
                 continue
+            self._update_guards(a.update, a)
             req = a.update.request(self._table_name)
             a.entry = _as_entry("Update", req, self.return_failed_items)
             a.expected_version = req.expected_version
             a.version_checked = req.version_checked
             a.has_condition = a.update.spec.condition is not None
             a.size = _entry_size(a.entry["Update"])
+
+    def _update_guards(self, update: TxUpdate[Any], action: _TxAction) -> None:
+        """Guard items and condition of an update that changes Unique fields (once)."""
+        if update.guards_added:
+            return
+        update.guards_added = True
+        codec = update._codec
+        new = unique.touched_uniques(codec, update.spec.actions)
+        if not new:
+            return
+        old = update.old_uniques
+        if old is None:
+            raise InvalidRequestError(
+                f"{codec.model.__name__}: changing Unique field(s) {sorted(new)} needs their "
+                "stored values: update an object read through dyntable, or use db.update, "
+                "which reads them")
+        changed = unique.changes(codec, old, new)
+        update.unique_condition = unique.item_condition(codec, old, new,
+                                                        [c[0] for c in changed])
+        self._add_guards(codec, action.model, action.key, changed)
 
     def params(self) -> dict[str, Any]:
         """The TransactWriteItems request (compile only); checks the 4 MB limit."""
@@ -282,7 +369,11 @@ class TransactionBuilder:
         try:
             yield from flow
         except TransactionCanceledError as exc:
-            raise _explain(exc, self._actions, self._table_name) from None
+            explained = _explain(exc, self._actions, self._table_name)
+            taken = _taken_value(explained, self._actions)
+            if taken is not None:
+                raise taken from explained
+            raise explained from None
         except (ServiceError, TransportError) as exc:
             if exc.maybe_applied:
                 raise self._unknown(exc) from exc
@@ -290,6 +381,8 @@ class TransactionBuilder:
         for a in self._actions:
             if a.kind == "Put" and a.target is not None:
                 stamps.apply(a.target, a.stamps)
+                if a.uniques is not None:
+                    remember(a.target, uniques=dict(a.uniques))
                 if a.new_version is not None:
                     a.target.__dict__[a.model.__dyntable__.version_field or ""] = a.new_version
 
@@ -353,6 +446,23 @@ def _current(model: type[Model], item: Mapping[str, Any] | None) -> Model | None
         return codec.decode(item)
     except DecodeError:
         return None
+
+
+def _taken_value(exc: TransactionCanceledError, actions: list[_TxAction]
+                 ) -> UniqueValueError | None:
+    """A UniqueValueError when a guard put failed: another item holds the value."""
+    for r in exc.reasons:
+        a = actions[r.index] if r.index < len(actions) else None
+        if a is None or a.guard is None or a.kind != "Put" or \
+                r.code != "ConditionalCheckFailed":
+            continue
+        name, value = a.guard
+        owner = (r.item or {}).get("owner", {}).get("M")
+        return UniqueValueError(
+            f"{a.model.__name__}.{name} = {value!r} is taken by another item (key {owner}); "
+            "Unique values are one per item", model=a.model.__name__, field=name,
+            value=value, owner=owner)
+    return None
 
 
 def _is_version_failure(a: _TxAction, reason: CancellationReason) -> bool:

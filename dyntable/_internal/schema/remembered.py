@@ -30,6 +30,8 @@ class Remembered:
     receipts: Any = None
     #: undeclared attributes of the item (wire form), or ``None``
     extra: dict[str, Any] | None = None
+    #: the stored values of the model's Unique fields (their guard items), or ``None``
+    uniques: dict[str, Any] | None = None
 
 
 _lock = threading.Lock()
@@ -53,7 +55,8 @@ def extra_of(obj: Any) -> dict[str, Any] | None:
 
 
 def remember(obj: Any, **changes: Any) -> None:
-    """Set what is remembered for ``obj`` (``version``, ``receipts``, ``extra``)."""
+    """Set what is remembered for ``obj`` (``version``, ``receipts``, ``extra``,
+    ``uniques``)."""
     key = id(obj)
     with _lock:
         held = _BY_ID.get(key)
@@ -82,4 +85,5 @@ def carry(original: Any, copied: Any) -> None:
     """Give ``copied`` what is remembered for ``original`` (a copy of it)."""
     held = remembered(original)
     if held is not None:
-        remember(copied, version=held.version, receipts=held.receipts, extra=held.extra)
+        remember(copied, version=held.version, receipts=held.receipts, extra=held.extra,
+                 uniques=held.uniques)

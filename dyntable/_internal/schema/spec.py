@@ -119,6 +119,7 @@ class ModelSpec:
     ttl_field: str | None = None
     created_field: str | None = None
     updated_field: str | None = None
+    unique_fields: tuple[str, ...] = ()
     schema_version: int | None = None
     codec: Any = field(default=None, repr=False)
 

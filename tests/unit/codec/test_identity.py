@@ -177,3 +177,12 @@ def test_split_keeps_mine_skips_other_entities_and_returns_the_unmatched() -> No
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnmatchedItemWarning)
         assert ident.split([org], Org) == ([org], [])
+
+
+def test_items_dyntable_keeps_for_itself_are_no_models_and_never_unmatched() -> None:
+    guard = {"id": {"S": "_dyntable#unique#thing#size#3"}}
+    assert identity(solo).model_of(guard) is None          # not the table's only model
+    assert identity(solo).split([guard], Thing) == ([], [])
+    history = keys("_dyntable#migrations", "0001")
+    assert identity(legacy).split([history], Member) == ([], [])
+    assert "keeps for itself" in identity(legacy).match(history).reason
