@@ -47,6 +47,7 @@ from dyntable.expressions.paths import Path
 from dyntable.transport.base import not_idempotent
 
 if TYPE_CHECKING:
+    from dyntable._internal.operations.statements import Statement, StatementResult
     from dyntable.async_batch_writer import AsyncBatchWriter
     from dyntable.schema.keys import ItemKey, ModelKey
     from dyntable.schema.model import Model
@@ -295,6 +296,24 @@ class AsyncClient:
         return await self.run(statement_flow(self.table, statement, parameters, model=model,
                                              consistent=consistent, limit=limit,
                                              table_name=self.table_name))
+
+    async def batch_execute_statement(self, statements: Sequence[Statement], *,
+                                      consistent: bool = False) -> list[StatementResult]:
+        """Run up to 25 PartiQL statements in one ``BatchExecuteStatement`` (see
+        ``Client.batch_execute_statement``)."""
+        from dyntable._internal.operations.statements import batch_statements_flow
+
+        return await self.run(batch_statements_flow(self.table, statements,
+                                                    consistent=consistent))
+
+    async def execute_transaction(self, statements: Sequence[Statement], *,
+                                  token: str | None = None) -> list[Any]:
+        """Run up to 100 PartiQL statements as one ``ExecuteTransaction`` (see
+        ``Client.execute_transaction``)."""
+        from dyntable._internal.operations.statements import transaction_statements_flow
+
+        return await self.run(transaction_statements_flow(self.table, statements,
+                                                          token=token))
 
     # -- tables --------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dyntable._internal.operations.batch_get import BatchGetResult
     from dyntable._internal.operations.collections import Collection
     from dyntable._internal.operations.retry import Backoff
+    from dyntable._internal.operations.statements import Statement, StatementResult
     from dyntable.batch_writer import BatchWriter
     from dyntable.schema.keys import ItemKey, ModelKey
     from dyntable.schema.model import Model
@@ -338,6 +339,26 @@ class Client:
         return self.run(statement_flow(self.table, statement, parameters, model=model,
                                        consistent=consistent, limit=limit,
                                        table_name=self.table_name))
+
+    def batch_execute_statement(self, statements: Sequence[Statement], *,
+                                consistent: bool = False) -> list[StatementResult]:
+        """Run up to 25 PartiQL statements in one ``BatchExecuteStatement``: one result per
+        statement, in order (its item, decoded, or its typed error). Statements given as
+        ``(text, parameters)`` have their ``?`` bound. Throttled statements are resent with
+        backoff; :class:`~dyntable.errors.BatchStatementError` (holding every result) is
+        raised when some still failed."""
+        from dyntable._internal.operations.statements import batch_statements_flow
+
+        return self.run(batch_statements_flow(self.table, statements, consistent=consistent))
+
+    def execute_transaction(self, statements: Sequence[Statement], *,
+                            token: str | None = None) -> list[Any]:
+        """Run up to 100 PartiQL statements as one ``ExecuteTransaction`` (all reads or all
+        writes); returns the items read, decoded, in order. ``token`` is the
+        ClientRequestToken (default: a new one), so a resend is applied once."""
+        from dyntable._internal.operations.statements import transaction_statements_flow
+
+        return self.run(transaction_statements_flow(self.table, statements, token=token))
 
     # -- tables --------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ __all__ = [
     "SERVICE_ERRORS",
     "AccessDeniedError",
     "BatchGetError",
+    "BatchStatementError",
     "BatchWriteError",
     "CancellationReason",
     "ConditionalCheckFailedError",
@@ -516,6 +517,19 @@ class IncompleteBatchError(DyntableError):
         super().__init__(message)
         self.unprocessed = list(unprocessed)
         self.table = table
+
+
+class BatchStatementError(IncompleteBatchError):
+    """Statements of a BatchExecuteStatement that failed after retries.
+
+    ``results`` holds every statement's outcome, in order (``item`` or ``error``);
+    ``unprocessed`` the failed ones.
+    """
+
+    def __init__(self, message: str, *, results: Sequence[Any], table: str | None = None):
+        super().__init__(message, unprocessed=[r for r in results if r.error is not None],
+                         table=table)
+        self.results = list(results)
 
 
 class BatchWriteError(IncompleteBatchError):
