@@ -13,8 +13,8 @@ from dyntable import GSI, CreatedAt, Format, Key, Model, Table, UpdatedAt, Versi
 from dyntable.client import Client
 from dyntable.clock import use_clock
 from dyntable.errors import DeclarationError
-from tests.conftest import TRANSPORTS
 from tests.async_facade import Facade, shared_loop
+from tests.conftest import TRANSPORTS
 
 pytestmark = pytest.mark.integration
 
