@@ -252,15 +252,20 @@ class AsyncClient:
                                         backoff=backoff, hide_expired=self.hide_expired))
 
     def transaction(self, *, token: str | None = None, return_failed_items: bool = True,
-                    max_retries: int = 3) -> AsyncTransaction:
-        """A write transaction: ``async with db.transaction() as tx: tx.put(...)``."""
+                    max_retries: int = 3, also: Sequence[AsyncClient] = ()
+                    ) -> AsyncTransaction:
+        """A write transaction: ``async with db.transaction() as tx: tx.put(...)``;
+        ``also``: clients of other tables it spans (see ``Client.transaction``)."""
         return AsyncTransaction(self, token=token, return_failed_items=return_failed_items,
-                                max_retries=max_retries)
+                                max_retries=max_retries,
+                                also=[(c.table, c.table_name) for c in also])
 
-    async def transact_get(self, keys: Iterable[Any]) -> list[Any]:
+    async def transact_get(self, keys: Iterable[Any], *, also: Sequence[AsyncClient] = ()
+                           ) -> list[Any]:
         """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items."""
         return await self.run(transact_get(self.table, self.table_name, keys,
-                                           hide_expired=self.hide_expired))
+                                           hide_expired=self.hide_expired,
+                                           also=[(c.table, c.table_name) for c in also]))
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -282,18 +282,21 @@ class Client:
                                   hide_expired=self.hide_expired))
 
     def transaction(self, *, token: str | None = None, return_failed_items: bool = True,
-                    max_retries: int = 3) -> Transaction:
+                    max_retries: int = 3, also: Sequence[Client] = ()) -> Transaction:
         """A write transaction: ``with db.transaction() as tx: tx.put(...)``.
 
         Committed as one TransactWriteItems when the block ends without an exception.
+        ``also``: clients of other tables whose models the transaction takes too (it is sent
+        through this client; the tables are in one account and region).
         """
         return Transaction(self, token=token, return_failed_items=return_failed_items,
-                           max_retries=max_retries)
+                           max_retries=max_retries, also=_tables(also))
 
-    def transact_get(self, keys: Iterable[Any]) -> list[Any]:
-        """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items."""
+    def transact_get(self, keys: Iterable[Any], *, also: Sequence[Client] = ()) -> list[Any]:
+        """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items.
+        ``also``: clients of other tables the keys may belong to."""
         return self.run(transact_get(self.table, self.table_name, keys,
-                                     hide_expired=self.hide_expired))
+                                     hide_expired=self.hide_expired, also=_tables(also)))
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -415,6 +418,10 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _tables(clients: Sequence[Client]) -> list[tuple[TableSchema, str]]:
+    return [(c.table, c.table_name) for c in clients]
 
 
 class UpdateBuilder(UpdateBuilderBase[M]):

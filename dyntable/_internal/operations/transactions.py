@@ -19,7 +19,7 @@ Guarantees:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -95,6 +95,8 @@ class _TxAction:
     guard: tuple[str, Any] | None = None
     #: the Unique values a put stores (remembered on the object once committed)
     uniques: dict[str, Any] | None = None
+    #: the physical table of the item
+    table_name: str = ""
 
 
 def _entry_size(body: Mapping[str, Any]) -> int:
@@ -152,6 +154,8 @@ class TransactionBuilder:
 
     Args:
         table / table_name: the table declaration and its physical name.
+        also: other tables (declaration, physical name) whose models the transaction
+            takes too (one TransactWriteItems spans them; same account and region).
         token: the ClientRequestToken (default: a new UUID per transaction).
         return_failed_items: ask DynamoDB for the current item of each failed condition.
         max_retries: retries of a conflicted, throttled or failed (5xx) commit.
@@ -166,6 +170,7 @@ class TransactionBuilder:
         table: TableSchema,
         table_name: str,
         *,
+        also: Sequence[tuple[TableSchema, str]] = (),
         token: str | None = None,
         return_failed_items: bool = True,
         max_retries: int = 3,
@@ -175,6 +180,7 @@ class TransactionBuilder:
             raise InvalidRequestError("a ClientRequestToken is 1 to 36 characters")
         self._table = table
         self._table_name = table_name
+        self._tables = _group(table, table_name, also)
         self.token = token or str(uuid.uuid4())
         self.return_failed_items = return_failed_items
         self.max_retries = max_retries
@@ -186,6 +192,15 @@ class TransactionBuilder:
 
     # -- collecting --------------------------------------------------------------------
 
+    def _route(self, model: Any) -> tuple[TableSchema, str]:
+        """The table (declaration, physical name) of ``model`` among this transaction's."""
+        return _route(self._tables, model)
+
+    def _resolve(self, target: Any, key: Mapping[str, Any], what: str
+                 ) -> tuple[Target[Any], str]:
+        table, name = self._route(_model_of(target))
+        return resolve(target, key, table, what=what), name
+
     def _add(self, action: _TxAction) -> None:
         if self._done:
             raise InvalidRequestError("this transaction was already committed")
@@ -195,7 +210,7 @@ class TransactionBuilder:
                 f"transaction: adding {action.kind} {name} key={action.key} would make "
                 f"{len(self._actions) + 1} actions; DynamoDB allows {MAX_ACTIONS}"
             )
-        digest = key_digest(action.key)
+        digest = key_digest({**action.key, "\0table": {"S": action.table_name}})
         other = self._digests.get(digest)
         if other is not None:
             raise TransactionLimitError(
@@ -210,7 +225,7 @@ class TransactionBuilder:
         """Put ``obj`` (version checked and bumped when the model has one)."""
         if not ops.is_model(obj):
             raise InvalidRequestError(f"put() takes a model instance, not {type(obj).__name__}")
-        ops.require_table(type(obj), self._table)
+        _, table_name = self._route(type(obj))
         codec = codec_for(type(obj))
         given = condition
         new: dict[str, Any] | None = None
@@ -221,45 +236,47 @@ class TransactionBuilder:
             changed = unique.changes(codec, old, new)
             condition = all_of(condition, unique.item_condition(
                 codec, old, new, [c[0] for c in changed]))
-        req = ops.put_request(codec, self._table_name, obj, condition=condition,
+        req = ops.put_request(codec, table_name, obj, condition=condition,
                               if_absent=if_absent)
         entry = _as_entry("Put", req, self.return_failed_items)
         self._add(_TxAction("Put", type(obj), req.key, entry, None, req.expected_version,
                             req.version_checked, given is not None or if_absent, obj,
                             req.new_version, _entry_size(entry["Put"]), req.stamps,
-                            uniques=new))
-        self._add_guards(codec, type(obj), req.key, changed)
+                            uniques=new, table_name=table_name))
+        self._add_guards(codec, type(obj), req.key, changed, table_name)
 
     def _add_guards(self, codec: ItemCodec[Any], model: type[Model], owner: dict[str, AV],
-                    changed: list[unique.Change]) -> None:
+                    changed: list[unique.Change], table_name: str) -> None:
         """The guard items of the Unique values a write gives or drops."""
         for name, before, after in changed:
             if after is not None:
-                entry = unique.guard_put(codec, self._table_name, name, after, owner)
+                entry = unique.guard_put(codec, table_name, name, after, owner)
                 self._add(_TxAction("Put", model, unique.guard_key(codec, name, after), entry,
-                                    size=_entry_size(entry["Put"]), guard=(name, after)))
+                                    size=_entry_size(entry["Put"]), guard=(name, after),
+                                    table_name=table_name))
             if before is not None:
-                entry = unique.guard_delete(codec, self._table_name, name, before)
+                entry = unique.guard_delete(codec, table_name, name, before)
                 self._add(_TxAction("Delete", model, unique.guard_key(codec, name, before),
                                     entry, size=_entry_size(entry["Delete"]),
-                                    guard=(name, before)))
+                                    guard=(name, before), table_name=table_name))
 
     def update(self, target: M | ItemKey[M] | type[M], **key: Any) -> TxUpdate[M]:
         """An update of one item, by instance (version checked), key, or model and key
         fields."""
-        item = resolve(target, key, self._table, what="update()")
+        item, _ = self._resolve(target, key, "update()")
         builder: TxUpdate[M] = TxUpdate(item)
         self.add_update(item, builder)
         return builder
 
     def add_update(self, item: Target[Any], builder: TxUpdate[Any]) -> None:
         """Add an update built elsewhere (``db.update`` changing Unique fields)."""
-        self._add(_TxAction("Update", item.model, item.key, update=builder))
+        _, name = self._route(item.model)
+        self._add(_TxAction("Update", item.model, item.key, update=builder, table_name=name))
 
     def delete(self, target: Model | ItemKey[Any] | type[Model], *,
                condition: Condition | None = None, **key: Any) -> None:
         """Delete by instance (version checked), key, or model and key fields."""
-        item = resolve(target, key, self._table, what="delete()")
+        item, _ = self._resolve(target, key, "delete()")
         old = None
         if item.codec.spec.unique_fields:
             old = unique.stored_values(item.instance) if item.instance is not None else None
@@ -274,34 +291,35 @@ class TransactionBuilder:
                      old_uniques: Mapping[str, Any] | None = None) -> None:
         """Delete ``item``; ``old_uniques``: its stored Unique values (their guards go)."""
         codec = item.codec
+        _, table_name = self._route(item.model)
         changed: list[unique.Change] = []
         if old_uniques is not None:
             gone = {n: None for n in old_uniques}
             changed = unique.changes(codec, old_uniques, gone)
             condition = all_of(condition, unique.item_condition(
                 codec, old_uniques, gone, [c[0] for c in changed]))
-        req = ops.delete_request(codec, self._table_name, item.key, condition=condition,
+        req = ops.delete_request(codec, table_name, item.key, condition=condition,
                                  expected_version=item.version)
         entry = _as_entry("Delete", req, self.return_failed_items)
         self._add(_TxAction("Delete", item.model, item.key, entry, None, req.expected_version,
                             req.version_checked, condition is not None,
-                            size=_entry_size(entry["Delete"])))
-        self._add_guards(codec, item.model, item.key, changed)
+                            size=_entry_size(entry["Delete"]), table_name=table_name))
+        self._add_guards(codec, item.model, item.key, changed, table_name)
 
     def check(self, target: Model | ItemKey[Any] | type[Model], *, condition: Condition,
               **key: Any) -> None:
         """Require ``condition`` to hold on an item that the transaction does not write."""
         if not isinstance(condition, Condition):
             raise InvalidRequestError("check() needs condition=, e.g. F.stock > 0")
-        item = resolve(target, key, self._table, what="check()")
+        item, table_name = self._resolve(target, key, "check()")
         compiler = Compiler(item.codec)
-        body: dict[str, Any] = {"TableName": self._table_name, "Key": item.key,
+        body: dict[str, Any] = {"TableName": table_name, "Key": item.key,
                                 "ConditionExpression": compiler.condition(condition)}
         body.update(compiler.params())
         if self.return_failed_items:
             body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         self._add(_TxAction("ConditionCheck", item.model, item.key, {"ConditionCheck": body},
-                            has_condition=True, size=_entry_size(body)))
+                            has_condition=True, size=_entry_size(body), table_name=table_name))
 
     # -- compiling and committing -----------------------------------------------------------
 
@@ -310,7 +328,7 @@ class TransactionBuilder:
             if a.update is None:
                 continue
             self._update_guards(a.update, a)
-            req = a.update.request(self._table_name)
+            req = a.update.request(a.table_name)
             a.entry = _as_entry("Update", req, self.return_failed_items)
             a.expected_version = req.expected_version
             a.version_checked = req.version_checked
@@ -335,7 +353,7 @@ class TransactionBuilder:
         changed = unique.changes(codec, old, new)
         update.unique_condition = unique.item_condition(codec, old, new,
                                                         [c[0] for c in changed])
-        self._add_guards(codec, action.model, action.key, changed)
+        self._add_guards(codec, action.model, action.key, changed, action.table_name)
 
     def params(self) -> dict[str, Any]:
         """The TransactWriteItems request (compile only); checks the 4 MB limit."""
@@ -448,6 +466,38 @@ def _current(model: type[Model], item: Mapping[str, Any] | None) -> Model | None
         return None
 
 
+def _group(table: TableSchema, table_name: str, also: Sequence[tuple[TableSchema, str]]
+           ) -> dict[int, tuple[TableSchema, str]]:
+    group = {id(table): (table, table_name)}
+    for t, name in also:
+        if id(t) in group and group[id(t)][1] != name:
+            raise InvalidRequestError(
+                f"table {t.name!r} is given twice, as {group[id(t)][1]!r} and {name!r}")
+        group[id(t)] = (t, name)
+    return group
+
+
+def _model_of(target: Any) -> Any:
+    if isinstance(target, ItemKey):
+        return target.model
+    return target if isinstance(target, type) else type(target)
+
+
+def _route(tables: Mapping[int, tuple[TableSchema, str]], model: Any
+           ) -> tuple[TableSchema, str]:
+    """The table of ``model`` among ``tables`` (InvalidRequestError when it is none of them)."""
+    spec = getattr(model, "__dyntable__", None)
+    if spec is not None and id(spec.table) in tables:
+        return tables[id(spec.table)]
+    if spec is None or len(tables) == 1:
+        ops.require_table(model, next(iter(tables.values()))[0])  # raises, naming the table
+        raise AssertionError("require_table accepted a model of another table")
+    names = sorted(t.name for t, _ in tables.values())
+    raise InvalidRequestError(
+        f"{model.__name__} is declared on table {spec.table.name!r}; this transaction spans "
+        f"{names}: add a client of {spec.table.name!r} (also=[...])")
+
+
 def _taken_value(exc: TransactionCanceledError, actions: list[_TxAction]
                  ) -> UniqueValueError | None:
     """A UniqueValueError when a guard put failed: another item holds the value."""
@@ -523,21 +573,29 @@ def transact_get(
     max_retries: int = 3,
     backoff: Backoff | None = None,
     hide_expired: bool = False,
+    also: Sequence[tuple[TableSchema, str]] = (),
 ) -> Flow[list[Model | None]]:
     """Read up to 100 items in one isolated snapshot (TransactGetItems).
 
-    ``keys`` are model instances or keys (``Customer.primary(username="ada")``); the result
-    has one entry per key, in order (``None``: no item). Repeated keys are read once.
+    ``keys`` are model instances or keys (``Customer.primary(username="ada")``), of
+    ``table`` or of the ``also`` tables; the result has one entry per key, in order
+    (``None``: no item). Repeated keys are read once.
     """
-    wanted = [get_key(k, table) for k in keys]
-    distinct = list({k.digest: k for k in wanted}.values())
+    tables = _group(table, table_name, also)
+    routed = []
+    for k in keys:
+        t, name = _route(tables, _model_of(k))
+        routed.append((get_key(k, t), name))
+    wanted = [k for k, _ in routed]
+    names = {id(k): name for k, name in routed}
+    distinct = list({k.digest + names[id(k)].encode(): k for k in wanted}.values())
     if len(distinct) > MAX_ACTIONS:
         raise TransactionLimitError(
             f"transact_get takes at most {MAX_ACTIONS} distinct keys, got {len(distinct)}"
         )
     if not distinct:
         return []
-    params = {"TransactItems": [{"Get": {"TableName": table_name, "Key": k.key}}
+    params = {"TransactItems": [{"Get": {"TableName": names[id(k)], "Key": k.key}}
                                 for k in distinct]}
     response = yield from commit_flow("TransactGetItems", params, max_retries=max_retries,
                                       backoff=backoff or Backoff())
@@ -546,6 +604,6 @@ def transact_get(
         item = r.get("Item")
         codec = codec_for(k.model)
         obj = codec.decode(item) if item and codec.owns(item) else None
-        found[k.digest] = None if obj is not None and hide_expired and item_expired(obj) \
-            else obj
-    return [found.get(k.digest) for k in wanted]
+        found[k.digest + names[id(k)].encode()] = \
+            None if obj is not None and hide_expired and item_expired(obj) else obj
+    return [found.get(k.digest + names[id(k)].encode()) for k in wanted]
