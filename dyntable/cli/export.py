@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dyntable.cli.design import workbench as _workbench
 from dyntable.cli.table import app_option, load_table
 
 __all__ = ["export"]
@@ -33,7 +34,8 @@ _output = click.option("-o", "--output", type=click.Path(dir_okay=False, path_ty
 
 @click.group()
 def export() -> None:
-    """Print the table as an AWS::DynamoDB::Table resource (YAML)."""
+    """Export the table: as an AWS::DynamoDB::Table resource in a SAM or CloudFormation
+    template (YAML), or as a NoSQL Workbench data model."""
 
 
 @export.command()
@@ -52,3 +54,7 @@ def sam(app: str, table_name: str | None, output: Path | None) -> None:
 def cloudformation(app: str, table_name: str | None, output: Path | None) -> None:
     """A CloudFormation template with the table."""
     _export(app, table_name, output, sam=False)
+
+
+# ``dyntable export workbench``: the design as a NoSQL Workbench data model (cli/design.py).
+export.add_command(_workbench, "workbench")

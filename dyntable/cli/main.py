@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "table": ("dyntable.cli.table", "table"),
     "migrate": ("dyntable.cli.migrate", "migrate"),
     "export": ("dyntable.cli.export", "export"),
+    "design": ("dyntable.cli.design", "design"),
 }
 
 _DEBUG = "dyntable.debug"

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from dyntable._internal.codec.items import ItemCodec
     from dyntable.schema.model import Model
 
-__all__ = ["GUARD_ENTITY", "Change", "changes", "guard_delete", "guard_put", "item_condition",
-           "stored_values", "touched_uniques"]
+__all__ = ["GUARD_ENTITY", "Change", "changes", "guard_delete", "guard_put", "guard_template",
+           "item_condition", "stored_values", "touched_uniques"]
 
 AV = dict[str, Any]
 #: The entity attribute value of guard items (no model may use it).
@@ -44,6 +44,11 @@ _SK = RESERVED_PREFIX + "unique"
 
 #: (field, old value, new value) of one Unique field a write changes
 Change = tuple[str, Any, Any]
+
+
+def guard_template(entity: str, name: str) -> str:
+    """The partition key text of the guard items of field ``name`` (for design views)."""
+    return f"{_SK}#{entity}#{name}#{{value}}"
 
 
 def guard_key(codec: ItemCodec[Any], name: str, value: Any) -> dict[str, AV]:
