@@ -25,12 +25,14 @@ if TYPE_CHECKING:
         java_path,
     )
     from dyntable.testing.embedded import EmbeddedServer, start_embedded
+    from dyntable.testing.redis_server import RedisServer
 
 __all__ = [
     "DynamoDBLocal",
     "EmbeddedServer",
     "LocalServerError",
     "MissingDependencyError",
+    "RedisServer",
     "UnsafeArchiveError",
     "ensure_dynamodb_local",
     "java_path",
@@ -46,6 +48,7 @@ _LAZY = {
     "java_path": ".dynamodb_local",
     "EmbeddedServer": ".embedded",
     "start_embedded": ".embedded",
+    "RedisServer": ".redis_server",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -15,6 +15,12 @@ Fixtures:
         which runs them on moto and says so in the terminal summary.
     moto_endpoint (session): moto's in-process server, for quick unit checks.
     unique_table_name (function): a fresh table name, so tests can share one server.
+    redis_url (session): a Redis URL for the Redis cache store's tests:
+        ``$DYNTABLE_TEST_REDIS_URL`` when set; otherwise a ``redis-server`` started for
+        the session on a free loopback port without persistence
+        (:class:`~dyntable.testing.redis_server.RedisServer`; installed with apt-get as root
+        on CI). Tests using it are skipped, saying why, when no ``redis-server`` can be had
+        outside CI; on CI they fail instead.
     fake_aws_env (function): dummy credentials (``testing``) and, when none is set, the
         region ``us-east-1`` in the environment for this test only (see
         :func:`fake_aws_environment`).
@@ -44,6 +50,7 @@ __all__ = [
     "fake_aws_env",
     "fake_aws_environment",
     "moto_endpoint",
+    "redis_url",
     "unique_table_name",
 ]
 
@@ -197,3 +204,28 @@ def fake_aws_env() -> Iterator[None]:
     """Dummy AWS credentials and region for this test only (see :func:`fake_aws_environment`)."""
     with fake_aws_environment():
         yield
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis URL for tests (one ``redis-server`` per session; see the module docs)."""
+    external = os.environ.get("DYNTABLE_TEST_REDIS_URL", "").strip()
+    if external:
+        yield external
+        return
+    from dyntable.testing.install import LocalServerError, MissingDependencyError
+    from dyntable.testing.redis_server import RedisServer
+
+    server = RedisServer()
+    try:
+        server.start()
+    except MissingDependencyError as exc:
+        if _flag("CI"):
+            pytest.fail(f"dyntable: cannot get redis-server on CI: {exc}", pytrace=False)
+        pytest.skip(f"dyntable: no redis-server for the Redis cache tests: {exc}")
+    except LocalServerError as exc:
+        pytest.fail(f"dyntable: cannot start redis-server: {exc}", pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()

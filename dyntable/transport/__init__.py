@@ -21,11 +21,12 @@ if TYPE_CHECKING:
     from dyntable.transport.aio_mock import AsyncMockTransport
     from dyntable.transport.base import AsyncTransport, CallEvent, Hook, Transport, TransportBase
     from dyntable.transport.boto3 import Boto3Transport, RetryConfig
-    from dyntable.transport.cache import CachedTransport, CacheStats
+    from dyntable.transport.cache import CachedTransport, CacheStats, CacheStore, MemoryCacheStore
     from dyntable.transport.dax import DaxTransport
     from dyntable.transport.hooks import OperationMetrics, OperationStats, logging_hook
     from dyntable.transport.http import HttpTransport
     from dyntable.transport.mock import MockCall, MockTransport
+    from dyntable.transport.redis_cache import AsyncRedisCacheStore, RedisCacheStore
     from dyntable.transport.routing import RoutingTransport
 
 _LAZY: dict[str, str] = {
@@ -36,7 +37,11 @@ _LAZY: dict[str, str] = {
     "AsyncTransportBase": "dyntable.transport.aio_base",
     "Boto3Transport": "dyntable.transport.boto3",
     "CacheStats": "dyntable.transport.cache",
+    "CacheStore": "dyntable.transport.cache",
     "CachedTransport": "dyntable.transport.cache",
+    "MemoryCacheStore": "dyntable.transport.cache",
+    "RedisCacheStore": "dyntable.transport.redis_cache",
+    "AsyncRedisCacheStore": "dyntable.transport.redis_cache",
     "CallEvent": "dyntable.transport.base",
     "DaxTransport": "dyntable.transport.dax",
     "Hook": "dyntable.transport.base",
@@ -57,20 +62,24 @@ __all__ = [
     "AsyncCachedTransport",
     "AsyncHttpTransport",
     "AsyncMockTransport",
+    "AsyncRedisCacheStore",
     "AsyncTransport",
     "AsyncTransportAdapter",
     "AsyncTransportBase",
     "Boto3Transport",
     "CacheStats",
+    "CacheStore",
     "CachedTransport",
     "CallEvent",
     "DaxTransport",
     "Hook",
     "HttpTransport",
+    "MemoryCacheStore",
     "MockCall",
     "MockTransport",
     "OperationMetrics",
     "OperationStats",
+    "RedisCacheStore",
     "RetryConfig",
     "RoutingTransport",
     "Transport",

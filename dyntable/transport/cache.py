@@ -47,22 +47,41 @@ Where answers can be stale (read this before caching a table):
 DynamoDB Streams calls (``DescribeStream``, ``GetShardIterator``, ``GetRecords``,
 ``ListStreams``) pass through to ``inner`` unchanged and are never cached.
 
-Thread-safe: one lock guards the caches; calls to ``inner`` are made outside it, and a
-write racing a read never lets the read cache what it saw before the write.
+Where entries live: a *store*. By default :class:`MemoryCacheStore`, inside this process
+(``max_items`` / ``max_queries`` size it). ``store=RedisCacheStore(...)``
+(:mod:`dyntable.transport.redis_cache`) shares one cache between processes and Lambda
+instances: writes through any of them evict the item for all, and the rules above that
+speak of "this transport" then speak of every transport sharing the store. Which store to
+choose, and how it compares with DAX: docs/transports.md.
+
+Thread-safe; calls to ``inner`` and to a shared store are made outside any lock, and a
+write racing a read never lets the read cache what it saw before the write (each item has
+a write generation; a read's fill lands only if it is unchanged: see
+:mod:`dyntable._internal.transport.cache_store`).
 
 The logic lives in :mod:`dyntable._internal.transport.cache_core` as plans that do no I/O;
-``CachedTransport`` drives them with ``inner.send``, and
+``CachedTransport`` runs their steps with plain calls, and
 :class:`~dyntable.transport.aio_cache.AsyncCachedTransport` (the same cache over an
-:class:`~dyntable.transport.base.AsyncTransport`) with ``await inner.send``.
+:class:`~dyntable.transport.base.AsyncTransport`) awaits them.
 """
 
 from __future__ import annotations
 
+import inspect
+import time
+from typing import Any
+
 from dyntable._internal.transport.cache_core import CacheCore
-from dyntable._internal.transport.cache_store import CacheStats
+from dyntable._internal.transport.cache_store import (
+    CacheStats,
+    CacheStore,
+    MemoryCacheStore,
+    Pause,
+    StoreOp,
+)
 from dyntable.transport.base import Params, Response, Transport, TransportBase
 
-__all__ = ["CacheStats", "CachedTransport"]
+__all__ = ["CacheStats", "CacheStore", "CachedTransport", "MemoryCacheStore"]
 
 
 class CachedTransport(CacheCore[Transport], TransportBase):
@@ -72,33 +91,60 @@ class CachedTransport(CacheCore[Transport], TransportBase):
         inner: the transport that reaches DynamoDB (boto3, HTTP, ...).
         item_ttl: seconds an item-cache entry (found or not found) is served.
         query_ttl: seconds a Query / Scan answer is served.
-        max_items: item-cache entries kept (least recently used dropped first).
-        max_queries: query-cache entries kept.
+        max_items: item-cache entries kept by the default in-process store (least recently
+            used dropped first; 10,000 when not given).
+        max_queries: query-cache entries kept by the default in-process store (1,000).
         evict_queries_on_write: drop the cached queries of a partition when an item of
             it is written through this transport (DAX does not).
-        clock: monotonic seconds (tests inject a fake).
+        store: where entries live: a :class:`CacheStore` such as
+            :class:`~dyntable.transport.redis_cache.RedisCacheStore` (shared between
+            processes); the in-process :class:`MemoryCacheStore` when not given.
+        stampede_wait: with a shared store, seconds a read of an entry that another reader
+            is already filling waits for that reader's answer before reading DynamoDB
+            itself (0 turns stampede protection off).
+        clock: monotonic seconds for the in-process store (tests inject a fake).
         hooks: callables receiving a :class:`~dyntable.transport.base.CallEvent` per call;
             ``event.extra["cache"]`` is ``hit``, ``miss``, ``bypass`` or ``write``.
     """
+
+    def __init__(self, inner: Transport, **options: Any) -> None:
+        super().__init__(inner, **options)
+        if inspect.iscoroutinefunction(getattr(self.store, "get_items", None)):
+            raise TypeError(f"{type(self.store).__name__} is an asyncio store: use it with "
+                            "AsyncCachedTransport")
 
     def send(self, operation: str, params: Params) -> Response:
         """Answer ``operation`` from the cache when it can, else through ``inner``."""
         with self.timed(operation, params) as event:
             plan = self.plan(operation, params, event.extra)
+            store = self.store
             try:
-                call = next(plan)
+                step = next(plan)
                 while True:
                     try:
-                        answer = self.inner.send(*call)
+                        if type(step) is StoreOp:
+                            answer = getattr(store, step.name)(*step.args)
+                        elif type(step) is Pause:
+                            time.sleep(step.seconds)
+                            answer = None
+                        else:
+                            answer = self.inner.send(*step)
                     except BaseException as exc:
-                        call = plan.throw(exc)
+                        step = plan.throw(exc)
                     else:
-                        call = plan.send(answer)
+                        step = plan.send(answer)
             except StopIteration as done:
                 response: Response = done.value
             event.consumed_capacity = response.get("ConsumedCapacity")
             return response
 
+    def clear(self) -> None:
+        """Drop every cached entry (counters are kept); with a shared store, for everyone."""
+        self.store.clear()
+
     def close(self) -> None:
-        """Close the inner transport."""
+        """Close the inner transport (and the store, when it has connections to close)."""
         self.inner.close()
+        closer = getattr(self.store, "close", None)
+        if closer is not None:
+            closer()

@@ -1,41 +1,43 @@
 """The cache's logic without I/O, shared by the sync and the asyncio cache transports.
 
-:class:`CacheCore` holds the caches and everything done around a call to the inner
-transport: lookups, write generations, evictions, inserts, counters and the lock. Each
-operation is a *plan*: a generator that yields the one inner call it needs as
-``(operation, params)`` and receives its answer (or has its error thrown in)::
+:class:`CacheCore` holds everything done around a call to the inner transport: lookups,
+write generations, evictions, inserts and counters. Each operation is a *plan*: a generator
+that yields what it needs done and receives the result (or has its error thrown in):
+
+* ``(operation, params)``: send this call through the inner transport;
+* :class:`~dyntable._internal.transport.cache_store.StoreOp`: call this method of the
+  cache store (:mod:`~dyntable._internal.transport.cache_store`: in-process or Redis);
+* :class:`~dyntable._internal.transport.cache_store.Pause`: sleep (stampede protection)::
 
     plan = core.plan(operation, params, extra)
-    call = next(plan)                  # StopIteration(response): answered from memory
-    response = inner.send(*call)       # or: await inner.send(*call)
-    plan.send(response)                # StopIteration(response): the caller's answer
+    step = next(plan)                  # StopIteration(response): nothing left to do
+    result = run(step)                 # inner.send / store method / sleep, maybe awaited
+    step = plan.send(result)           # ... until StopIteration(response)
 
-:class:`~dyntable.transport.cache.CachedTransport` drives plans with ``inner.send``,
-:class:`~dyntable.transport.aio_cache.AsyncCachedTransport` with ``await inner.send``;
-nothing else differs. A plan never yields while it holds the lock, so the lock is never
-held across a call to the inner transport (nor across an ``await``).
+:class:`~dyntable.transport.cache.CachedTransport` runs the steps with plain calls,
+:class:`~dyntable.transport.aio_cache.AsyncCachedTransport` awaits them; nothing else
+differs. Plans hold no lock across a step.
 
-A write's plan drops the item's entries and bumps its write generation before it yields,
-and, whatever comes back (an answer, an error, a cancellation), settles the entries after:
-a failed write leaves the item uncached. Errors are re-raised as they came (``maybe_applied``
-and all); plans never retry.
+A write's plan drops the item's entries and changes its generation (``begin_write``)
+before it sends the write, and, whatever comes back (an answer, an error, a cancellation),
+settles the entries after (``end_write``): a failed write leaves the item uncached. Errors
+are re-raised as they came (``maybe_applied`` and all); plans never retry.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from dyntable._internal.transport.cache_keys import (
-    NO_PROJECTION,
     EntryKey,
     ItemKey,
     batch_writes,
     canonical,
     copy_data,
-    copy_item_response,
     is_select,
     key_id,
     key_of,
@@ -45,26 +47,38 @@ from dyntable._internal.transport.cache_keys import (
     strip_response,
     transact_writes,
 )
-from dyntable._internal.transport.cache_store import LRU, CacheStats, QueryIndex
+from dyntable._internal.transport.cache_store import (
+    CacheStats,
+    Fill,
+    Lookup,
+    MemoryCacheStore,
+    Pause,
+    StoreOp,
+)
 from dyntable.transport.base import TABLE_OPERATIONS, Hook, Params, Response
 
-__all__ = ["CacheCore", "Call", "Plan"]
+__all__ = ["CacheCore", "Call", "Plan", "Step"]
 
-#: What a plan asks the driver to send: ``(operation, params)``.
+#: An inner call a plan asks the driver to send: ``(operation, params)``.
 Call = tuple[str, Params]
-#: A plan: yields the inner call it needs, receives its answer, returns the caller's answer.
-Plan = Generator[Call, Response, Response]
+#: What a plan yields: an inner call, a store method call, or a pause.
+Step = Call | StoreOp | Pause
+#: A plan: yields steps, receives their results, returns the caller's answer.
+Plan = Generator[Step, Any, Response]
 
 Inner = TypeVar("Inner")  # the inner transport's type
 
-_BUCKETS = 4096
 _PARTIQL_WRITES = frozenset({"BatchExecuteStatement", "ExecuteTransaction"})
+_FIRST_PAUSE = 0.002
+_LONGEST_PAUSE = 0.02
 
 Write = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # table, key, new item
 
+log = logging.getLogger("dyntable.cache")
+
 
 class CacheCore(Generic[Inner]):
-    """Caches, bookkeeping and per-operation plans of a DAX-semantics cache (no I/O).
+    """Per-operation plans and counters of a DAX-semantics cache over a store (no I/O).
 
     A mixin over the inner transport's type ``Inner``: the transport class puts it before its
     transport base, which receives ``hooks``. Arguments are
@@ -79,27 +93,33 @@ class CacheCore(Generic[Inner]):
         *,
         item_ttl: float = 300.0,
         query_ttl: float = 300.0,
-        max_items: int = 10_000,
-        max_queries: int = 1_000,
+        max_items: int | None = None,
+        max_queries: int | None = None,
         evict_queries_on_write: bool = False,
+        store: Any = None,
+        stampede_wait: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
         hooks: list[Hook] | None = None,
     ) -> None:
         super().__init__(hooks)  # type: ignore[call-arg]  # the transport base, next in the MRO
+        if store is None:
+            store = MemoryCacheStore(10_000 if max_items is None else max_items,
+                                     1_000 if max_queries is None else max_queries, clock=clock)
+        elif max_items is not None or max_queries is not None:
+            raise ValueError("max_items / max_queries size the default in-process store; "
+                             "a store given with store= is sized by its own settings")
         self.inner = inner
+        self.store = store
         self.item_ttl = float(item_ttl)
         self.query_ttl = float(query_ttl)
         self.evict_queries_on_write = evict_queries_on_write
+        self.stampede_wait = float(stampede_wait) if store.shared else 0.0
+        # Lookups in the in-process store are made in place (it never blocks on I/O).
+        self._inline = isinstance(store, MemoryCacheStore)
         self.clock = clock
         self._lock = threading.Lock()
-        self._query_index = QueryIndex()
-        self._items = LRU(max_items, self._forget_item)
-        self._queries = LRU(max_queries, self._query_index.forget)
-        self._projections: dict[ItemKey, set[str]] = {}
         self._key_attrs: dict[str, frozenset[str]] = {}
-        self._epochs = [0] * _BUCKETS
-        self._query_epoch = 0
-        self._counts = {"hits": 0, "misses": 0, "invalidations": 0, "bypasses": 0}
+        self._counts = {"hits": 0, "misses": 0, "bypasses": 0, "waits": 0}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -107,13 +127,8 @@ class CacheCore(Generic[Inner]):
     def stats(self) -> CacheStats:
         """A snapshot of the counters."""
         with self._lock:
-            return CacheStats(
-                evictions=self._items.evictions + self._queries.evictions,
-                expirations=self._items.expirations + self._queries.expirations,
-                items=len(self._items.data),
-                queries=len(self._queries.data),
-                **self._counts,
-            )
+            counts = dict(self._counts)
+        return CacheStats(**counts, **self.store.counters())
 
     def key_attributes(self, table: str) -> frozenset[str] | None:
         """The primary key attribute names learned for ``table``, if any yet."""
@@ -123,12 +138,9 @@ class CacheCore(Generic[Inner]):
         """Tell the cache ``table``'s primary key attributes (normally learned from requests)."""
         self._key_attrs[table] = frozenset(names)
 
-    def clear(self) -> None:
-        """Drop every cached entry (counters are kept)."""
+    def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
-            self._items.clear()
-            self._queries.clear()
-            self._bump_all()
+            self._counts[name] += n
 
     # -- plans -------------------------------------------------------------------------------
 
@@ -142,71 +154,123 @@ class CacheCore(Generic[Inner]):
         return planner(self, operation, params, extra)
 
     def _pass(self, operation: str, params: Params) -> Plan:
-        response = yield operation, params
+        response: Response = yield operation, params
         if operation in TABLE_OPERATIONS:
-            self._after_table_operation(operation, params, response)
+            yield from self._after_table_operation(operation, params, response)
         elif operation in _PARTIQL_WRITES or (
             operation == "ExecuteStatement" and not is_select(params.get("Statement"))
         ):
-            self.clear()
+            yield StoreOp("clear", ())
         return response
 
     def _bypass(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
-        with self._lock:
-            self._counts["bypasses"] += 1
+        self._count("bypasses")
         extra["cache"] = "bypass"
-        response = yield operation, params
+        response: Response = yield operation, params
         return response
+
+    def _look(self, op: StoreOp) -> Generator[Step, Any, Lookup]:
+        """Look an entry up; while another reader holds its fill lease, wait (up to
+        ``stampede_wait`` seconds) for that reader's answer to land."""
+        waited, pause = 0.0, _FIRST_PAUSE
+        while True:
+            result = yield op
+            look: Lookup = result[0] if op.name == "get_items" else result
+            if look.found or not look.wait or waited >= self.stampede_wait:
+                return look
+            if not waited:
+                self._count("waits")
+            yield Pause(pause)
+            waited += pause
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
     def _get_item(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
         table, key = params.get("TableName"), params.get("Key")
         if params.get("ConsistentRead") or not isinstance(table, str) or not key:
             return (yield from self._bypass(operation, params, extra))
         self._key_attrs.setdefault(table, frozenset(key))
-        ikey = (table, key_id(key))
-        entry_key = (*ikey, projection_of(params))
-        with self._lock:
-            found, value = self._items.get(entry_key, self.clock())
-            if found:
-                self._counts["hits"] += 1
-                extra["cache"] = "hit"
-                return copy_item_response(value)
-            self._counts["misses"] += 1
-            epoch = self._epochs[hash(ikey) % _BUCKETS]
+        entry_key = (table, key_id(key), projection_of(params))
+        if self._inline:  # the in-process store: a plain call, no step (the hot path)
+            look = self.store.get_items([entry_key], 0.0)[0]
+        else:
+            look = yield from self._look(StoreOp("get_items", ([entry_key], self.stampede_wait)))
+        if look.found:
+            self._count("hits")
+            extra["cache"] = "hit"
+            value: Response = look.value
+            return value
+        self._count("misses")
         extra["cache"] = "miss"
-        response = yield operation, params
-        stored = {"Item": response["Item"]} if response.get("Item") else {}
-        with self._lock:
-            if self._epochs[hash(ikey) % _BUCKETS] == epoch:
-                self._store_item(entry_key, copy_data(stored))
+        response: Response = yield operation, params
+        if look.token is not None:
+            stored = {"Item": response["Item"]} if response.get("Item") else {}
+            yield StoreOp("fill_items", ([(entry_key, stored, look.token)], self.item_ttl))
         return response
 
     def _batch_get(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
         request = params.get("RequestItems") or {}
         responses: dict[str, list[Any]] = {}
         outgoing: dict[str, Any] = {}
-        pending: list[tuple[EntryKey, int]] = []
-        with self._lock:
-            now = self.clock()
-            for table, spec in request.items():
-                if spec.get("ConsistentRead"):
-                    self._counts["bypasses"] += 1
-                    outgoing[table] = spec
-                    continue
-                missing = self._batch_lookup(table, spec, now, responses, pending)
-                if missing:
-                    outgoing[table] = {**spec, "Keys": missing}
+        wanted: list[tuple[str, Mapping[str, Any], EntryKey]] = []
+        for table, spec in request.items():
+            if spec.get("ConsistentRead"):
+                self._count("bypasses")
+                outgoing[table] = spec
+                continue
+            keys = spec.get("Keys") or []
+            if keys:
+                self._key_attrs.setdefault(table, frozenset(keys[0]))
+            projection = projection_of(spec)
+            wanted.extend((table, k, (table, key_id(k), projection)) for k in keys)
+        looks: list[Lookup] = []
+        if wanted:
+            looks = yield StoreOp("get_items", ([w[2] for w in wanted], 0.0))
+        pending: list[tuple[EntryKey, Any]] = []
+        missing: dict[str, list[Any]] = {}
+        for (table, key, entry_key), look in zip(wanted, looks, strict=True):
+            if look.found:
+                if look.value:
+                    responses.setdefault(table, []).append(look.value["Item"])
+                continue
+            missing.setdefault(table, []).append(key)
+            pending.append((entry_key, look.token))
+        self._count("hits", len(wanted) - len(pending))
+        self._count("misses", len(pending))
+        outgoing = {t: outgoing[t] if t in outgoing else {**request[t], "Keys": missing[t]}
+                    for t in request if t in outgoing or t in missing}
         extra["cache"] = "miss" if outgoing else "hit"
         if not outgoing:
             return {"Responses": responses, "UnprocessedKeys": {}}
-        response = yield operation, {**params, "RequestItems": outgoing}
-        self._batch_store(response, pending)
+        response: Response = yield operation, {**params, "RequestItems": outgoing}
+        fills = self._batch_fills(response, pending)
+        if fills:
+            yield StoreOp("fill_items", (fills, self.item_ttl))
         for table, items in (response.get("Responses") or {}).items():
             responses.setdefault(table, []).extend(items)
         merged = {k: v for k, v in response.items() if k != "Responses"}
         merged["Responses"] = responses
         merged.setdefault("UnprocessedKeys", {})
         return merged
+
+    def _batch_fills(self, response: Response, pending: list[tuple[EntryKey, Any]]
+                     ) -> list[Fill]:
+        found: dict[tuple[str, Any], Any] = {}
+        for table, items in (response.get("Responses") or {}).items():
+            attrs = self._key_attrs.get(table) or frozenset()
+            for item in items:
+                key = {a: item[a] for a in attrs if a in item}
+                found[(table, key_id(key))] = item
+        unprocessed: set[ItemKey] = set()
+        for table, spec in (response.get("UnprocessedKeys") or {}).items():
+            unprocessed.update((table, key_id(k)) for k in spec.get("Keys") or [])
+        fills: list[Fill] = []
+        for entry_key, token in pending:
+            ikey = (entry_key[0], entry_key[1])
+            if ikey in unprocessed or token is None:
+                continue
+            item = found.get(ikey)
+            fills.append((entry_key, {"Item": item} if item else {}, token))
+        return fills
 
     def _query(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
         table = params.get("TableName")
@@ -218,22 +282,46 @@ class CacheCore(Generic[Inner]):
             )
         except TypeError:
             return (yield from self._bypass(operation, params, extra))
-        with self._lock:
-            found, value = self._queries.get(qkey, self.clock())
-            if found:
-                self._counts["hits"] += 1
-                extra["cache"] = "hit"
-                return copy_data(value)  # type: ignore[no-any-return]
-            self._counts["misses"] += 1
-            epoch = self._query_epoch
+        if self._inline:
+            look = self.store.get_query(table, qkey, 0.0)
+        else:
+            look = yield from self._look(StoreOp("get_query", (table, qkey, self.stampede_wait)))
+        if look.found:
+            self._count("hits")
+            extra["cache"] = "hit"
+            answer: Response = look.value
+            return answer
+        self._count("misses")
         extra["cache"] = "miss"
-        response = yield operation, params
-        tags = query_tags(operation, table, params)
-        with self._lock:
-            if self._query_epoch == epoch:
-                self._queries.put(qkey, strip_response(response), self.clock() + self.query_ttl)
-                self._query_index.add(qkey, tags, by_partition=self.evict_queries_on_write)
+        response: Response = yield operation, params
+        if look.token is not None:
+            tags = query_tags(operation, table, params)
+            yield StoreOp("fill_query", (table, qkey, strip_response(response), tags,
+                                         look.token, self.query_ttl,
+                                         self.evict_queries_on_write))
         return response
+
+    def _learn_keys(self, tables: Iterable[str]) -> Generator[Step, Any, None]:
+        """Before a write to a shared store: learn each table's key attributes (another
+        process may have cached its items), with DescribeTable; if that fails, drop the
+        table's entries instead."""
+        if not self.store.shared:
+            return
+        for table in tables:
+            if table in self._key_attrs:
+                continue
+            try:
+                described = yield "DescribeTable", {"TableName": table}
+            except Exception as exc:
+                log.warning("dyntable cache: DescribeTable %s failed (%s); dropping the "
+                            "table's cached entries before writing", table,
+                            type(exc).__name__)
+                yield StoreOp("drop_table", (table,))
+                continue
+            yield from self._after_table_operation("DescribeTable", {"TableName": table},
+                                                   described)
+            if table not in self._key_attrs:  # an answer without a key schema
+                yield StoreOp("drop_table", (table,))
 
     def _write_item(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
         extra["cache"] = "write"
@@ -244,26 +332,36 @@ class CacheCore(Generic[Inner]):
         if key:
             self._key_attrs.setdefault(table, frozenset(key))
         else:
+            yield from self._learn_keys([table])
             key = key_of(params.get("Item") or {}, self._key_attrs.get(table))
         ikey = (table, key_id(key)) if key else None
         images: list[Mapping[str, Any]] = [params.get("Item") or key or {}]
-        mine = self._begin_write([ikey] if ikey else [], images, table)
+        evict = self.evict_queries_on_write
+        marks, old = yield StoreOp("begin_write", ([(table, [ikey] if ikey else [], images)],
+                                                   evict))
+        images.extend(old)
         try:
-            response = yield operation, params
+            response: Response = yield operation, params
+        except GeneratorExit:
+            raise
         except BaseException:
-            self._end_write({}, mine, [table])
+            yield StoreOp("end_write", ({}, marks, self.item_ttl,
+                                        [(table, ())] if evict else None))
             raise
         new = new_item(operation, params, response)
         results: dict[ItemKey, Any] = {}
         if ikey is not None:
             results[ikey] = {"Item": copy_data(new)} if new else ({} if new == {} else None)
         images.append(response.get("Attributes") or {})
-        self._end_write(results, mine, [table], images)
+        yield StoreOp("end_write", (results, marks, self.item_ttl,
+                                    [(table, images)] if evict else None))
         return response
 
     def _batch_write(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
         extra["cache"] = "write"
-        writes = list(batch_writes(params.get("RequestItems") or {}, self._key_attrs))
+        request = params.get("RequestItems") or {}
+        yield from self._learn_keys(request)
+        writes = list(batch_writes(request, self._key_attrs))
 
         def written(response: Response) -> dict[ItemKey, Any]:
             left = {(t, key_id(k)) for t, k, _ in batch_writes(
@@ -278,7 +376,11 @@ class CacheCore(Generic[Inner]):
 
     def _transact_write(self, operation: str, params: Params, extra: dict[str, Any]) -> Plan:
         extra["cache"] = "write"
-        actions = list(transact_writes(params.get("TransactItems") or [], self._key_attrs))
+        transact = params.get("TransactItems") or []
+        puts = {spec.get("TableName") for action in transact
+                for kind, spec in action.items() if kind == "Put"}
+        yield from self._learn_keys(t for t in puts if isinstance(t, str))
+        actions = list(transact_writes(transact, self._key_attrs))
 
         def written(_response: Response) -> dict[ItemKey, Any]:
             return {
@@ -298,153 +400,36 @@ class CacheCore(Generic[Inner]):
         written: Callable[[Response], dict[ItemKey, Any]],
     ) -> Plan:
         """A multi-item write: drop the items' entries, send, store what is then known."""
-        tables = {t for t, _, _ in writes}
-        mine: dict[ItemKey, int] = {}
-        for table in tables:
-            images: list[Mapping[str, Any]] = [
-                item or key or {} for t, key, item in writes if t == table
-            ]
-            keys = [(t, key_id(k)) for t, k, _ in writes if t == table and k]
-            mine.update(self._begin_write(keys, images, table))
+        tables = list(dict.fromkeys(t for t, _, _ in writes))
+        groups = [
+            (table,
+             [(t, key_id(k)) for t, k, _ in writes if t == table and k],
+             [item or key or {} for t, key, item in writes if t == table])
+            for table in tables
+        ]
+        evict = self.evict_queries_on_write
+        evictions: Sequence[tuple[str, Sequence[Mapping[str, Any]]]] | None = (
+            [(t, ()) for t in tables] if evict else None)
+        marks, _old = yield StoreOp("begin_write", (groups, evict))
         try:
-            response = yield operation, params
-        except BaseException:
-            self._end_write({}, mine, tables)
+            response: Response = yield operation, params
+        except GeneratorExit:
             raise
-        self._end_write(written(response), mine, tables)
+        except BaseException:
+            yield StoreOp("end_write", ({}, marks, self.item_ttl, evictions))
+            raise
+        yield StoreOp("end_write", (written(response), marks, self.item_ttl, evictions))
         return response
 
-    # -- bookkeeping (each takes the lock itself; none yields) -------------------------------
-
-    def _after_table_operation(self, operation: str, params: Params, response: Response) -> None:
+    def _after_table_operation(self, operation: str, params: Params, response: Response
+                               ) -> Generator[Step, Any, None]:
         desc = response.get("Table") or response.get("TableDescription") or {}
         table = desc.get("TableName") or params.get("TableName")
         schema = desc.get("KeySchema") or params.get("KeySchema")
         if isinstance(table, str) and schema:
             self.learn_key_attributes(table, (k["AttributeName"] for k in schema))
         if operation in ("DeleteTable", "UpdateTable") and isinstance(table, str):
-            self._drop_table(table)
-
-    def _drop_table(self, table: str) -> None:
-        with self._lock:
-            for key in [k for k in self._items.data if k[0] == table]:
-                self._items.pop(key)
-            for key in self._query_index.of_table(table):
-                self._queries.pop(key)
-            self._bump_all()
-
-    def _store_item(self, entry_key: EntryKey, value: Response) -> None:
-        self._items.put(entry_key, value, self.clock() + self.item_ttl)
-        ikey = (entry_key[0], entry_key[1])
-        self._projections.setdefault(ikey, set()).add(entry_key[2])
-
-    def _forget_item(self, entry_key: EntryKey) -> None:
-        ikey = (entry_key[0], entry_key[1])
-        projections = self._projections.get(ikey)
-        if projections is not None:
-            projections.discard(entry_key[2])
-            if not projections:
-                del self._projections[ikey]
-
-    def _batch_lookup(
-        self,
-        table: str,
-        spec: Mapping[str, Any],
-        now: float,
-        responses: dict[str, list[Any]],
-        pending: list[tuple[EntryKey, int]],
-    ) -> list[Any]:
-        keys = spec.get("Keys") or []
-        if keys:
-            self._key_attrs.setdefault(table, frozenset(keys[0]))
-        projection = projection_of(spec)
-        missing = []
-        for key in keys:
-            ikey = (table, key_id(key))
-            found, value = self._items.get((*ikey, projection), now)
-            if found:
-                self._counts["hits"] += 1
-                if value:
-                    responses.setdefault(table, []).append(copy_item_response(value)["Item"])
-                continue
-            self._counts["misses"] += 1
-            missing.append(key)
-            pending.append(((*ikey, projection), self._epochs[hash(ikey) % _BUCKETS]))
-        return missing
-
-    def _batch_store(self, response: Response, pending: list[tuple[EntryKey, int]]) -> None:
-        found: dict[tuple[str, str], Any] = {}
-        for table, items in (response.get("Responses") or {}).items():
-            attrs = self._key_attrs.get(table) or frozenset()
-            for item in items:
-                key = {a: item[a] for a in attrs if a in item}
-                found[(table, key_id(key))] = item
-        unprocessed: set[ItemKey] = set()
-        for table, spec in (response.get("UnprocessedKeys") or {}).items():
-            unprocessed.update((table, key_id(k)) for k in spec.get("Keys") or [])
-        with self._lock:
-            for entry_key, epoch in pending:
-                ikey = (entry_key[0], entry_key[1])
-                if ikey in unprocessed or self._epochs[hash(ikey) % _BUCKETS] != epoch:
-                    continue
-                item = found.get(ikey)
-                self._store_item(entry_key, {"Item": copy_data(item)} if item else {})
-
-    def _begin_write(
-        self, ikeys: list[ItemKey], images: list[Mapping[str, Any]], table: str
-    ) -> dict[ItemKey, int]:
-        """Drop the written items' entries; return the write generations this write set."""
-        mine: dict[ItemKey, int] = {}
-        with self._lock:
-            for ikey in ikeys:
-                cached = self._drop_item(ikey)
-                if cached:
-                    images.append(cached)
-                bucket = hash(ikey) % _BUCKETS
-                self._epochs[bucket] += 1
-                mine[ikey] = self._epochs[bucket]
-            self._evict_partitions(table, images)
-        return mine
-
-    def _end_write(
-        self,
-        results: Mapping[ItemKey, Any],
-        mine: Mapping[ItemKey, int],
-        tables: Iterable[str],
-        images: Iterable[Mapping[str, Any]] = (),
-    ) -> None:
-        """Store what the write made known (unless another write started meanwhile)."""
-        with self._lock:
-            for ikey, epoch in mine.items():
-                bucket = hash(ikey) % _BUCKETS
-                value = results.get(ikey)
-                if self._epochs[bucket] == epoch and value is not None:
-                    self._store_item((*ikey, NO_PROJECTION), value)
-                else:
-                    self._drop_item(ikey)
-                self._epochs[bucket] += 1
-            for table in tables:
-                self._evict_partitions(table, images)
-
-    def _drop_item(self, ikey: ItemKey) -> Any:
-        """Drop every projection of an item; return the full cached item, if it was held."""
-        full = self._items.data.get((*ikey, NO_PROJECTION))
-        for projection in list(self._projections.get(ikey, ())):
-            if self._items.pop((*ikey, projection)):
-                self._counts["invalidations"] += 1
-        return full[1].get("Item") if full else None
-
-    def _evict_partitions(self, table: str, images: Iterable[Mapping[str, Any]]) -> None:
-        if not self.evict_queries_on_write:
-            return
-        for qkey in self._query_index.touched(table, images):
-            if self._queries.pop(qkey):
-                self._counts["invalidations"] += 1
-        self._query_epoch += 1
-
-    def _bump_all(self) -> None:
-        self._epochs = [e + 1 for e in self._epochs]
-        self._query_epoch += 1
+            yield StoreOp("drop_table", (table,))
 
 
 Planner = Callable[[CacheCore[Any], str, Params, dict[str, Any]], Plan]

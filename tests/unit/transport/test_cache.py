@@ -21,7 +21,7 @@ from dyntable.errors import ConditionalCheckFailedError, ThrottlingError, Transp
 from dyntable.transport.aio_cache import AsyncCachedTransport
 from dyntable.transport.aio_mock import AsyncMockTransport
 from dyntable.transport.base import CallEvent, Hook, not_idempotent, resend_allowed
-from dyntable.transport.cache import CachedTransport, CacheStats
+from dyntable.transport.cache import CachedTransport, CacheStats, MemoryCacheStore
 from dyntable.transport.mock import MockRecorder, MockTransport
 from tests.unit.transport.cache_backend import (
     Clock,
@@ -448,10 +448,20 @@ def test_failed_read_caches_nothing(cache: Cache, inner: MockRecorder, backend: 
     assert (cache.stats.hits, cache.stats.misses) == (1, 2)
 
 
-def _lock_of(cache: Cache) -> Any:
-    target = cache.aio if isinstance(cache, AsyncAsSync) else cache
-    assert isinstance(target, CacheCore)
-    return target._lock
+class _Locks:
+    """The cache's locks (its counters' and its in-process store's)."""
+
+    def __init__(self, cache: Cache) -> None:
+        target = cache.aio if isinstance(cache, AsyncAsSync) else cache
+        assert isinstance(target, CacheCore) and isinstance(target.store, MemoryCacheStore)
+        self.locks = [target._lock, target.store._lock]
+
+    def locked(self) -> bool:
+        return any(lock.locked() for lock in self.locks)
+
+
+def _lock_of(cache: Cache) -> _Locks:
+    return _Locks(cache)
 
 
 def test_the_lock_is_free_during_every_inner_call(make_cache: MakeCache,
@@ -655,3 +665,25 @@ def test_read_during_a_failed_write_does_not_cache_the_old_item(
     assert len(failures) == 1 and getattr(failures[0], "maybe_applied", False)
     assert result[0]["Item"]["v"] == {"S": "1"}
     assert get(cache, "a")["Item"]["v"] == {"S": "2"}
+
+
+def test_a_projection_read_during_a_write_is_dropped_when_the_write_ends(
+    gated: tuple[Gated, CachedTransport]
+) -> None:
+    gates, cache = gated
+    proj: dict[str, Any] = {"ProjectionExpression": "#v", "ExpressionAttributeNames": {"#v": "v"}}
+    w_arrived, w_release = gates.gate("PutItem", "before")
+    writer, _ = _thread(put_v, cache, "2")
+    assert w_arrived.wait(5)
+    assert get(cache, "a", **proj)["Item"]["v"] == {"S": "1"}  # read while the write is out
+    w_release.set()
+    writer.join()
+    assert get(cache, "a", **proj)["Item"]["v"] == {"S": "2"}
+
+
+def test_store_and_in_process_sizes_do_not_mix() -> None:
+    store = MemoryCacheStore(max_items=5)
+    with pytest.raises(ValueError, match="max_items"):
+        CachedTransport(MockTransport(FakeDynamo()), store=store, max_items=10)
+    cache = CachedTransport(MockTransport(FakeDynamo()), store=store)
+    assert cache.store is store and not store.shared
