@@ -17,7 +17,8 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     │   │   ├── VersionConflictError      optimistic locking lost a race
     │   │   │   └── ItemExistsError       a new versioned object met an existing item
     │   │   ├── ItemNotFoundError         an update or versioned write found no item
-    │   │   └── ForeignItemError          the key holds an item of another entity
+    │   │   ├── ForeignItemError          the key holds an item of another entity
+    │   │   └── UniqueValueError          a Unique field's value is held by another item
     │   ├── TransactionCanceledError      per-action reasons
     │   │   └── TransactionVersionConflictError  (also a VersionConflictError)
     │   ├── IdempotentParameterMismatchError     a token reused with other parameters
@@ -36,12 +37,14 @@ Every error dyntable raises derives from :class:`DyntableError`, grouped by caus
     ├── WaitTimeoutError            a local wait (table ACTIVE, table deleted) ran out of time
     └── IncompleteBatchError        retries ran out: exactly which items were not processed
         ├── BatchWriteError
-        └── BatchGetError
+        ├── BatchGetError
+        └── BatchStatementError   PartiQL BatchExecuteStatement: every result kept
 
 Subsystems add their own branches, still rooted here: ``dyntable.streams``
 (``StreamRecordError`` < DecodeError, ``LeaseLostError``), ``dyntable.migrations.errors``
 (``MigrationError``, ``LockHeldError``, ``SchemaSyncError``, ``AppLoadError``) and
-``dyntable.testing`` (``LocalServerError``).
+``dyntable.testing`` (``LocalServerError``), ``dyntable.idempotency``
+(``IdempotencyError`` and its kinds).
 
 Each class says whether retrying the same request may succeed (``retryable``).
 Service errors are mapped from AWS error codes in one table, :data:`SERVICE_ERRORS`,
