@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from dyntable._internal.operations.collections import Collection
+    from dyntable._internal.operations.rate_limit import RateLimiter
     from dyntable._internal.operations.reads import Page
     from dyntable.async_client import (
         AsyncClient,
@@ -48,6 +49,7 @@ _LAZY: dict[str, str] = {
     "LSI": "dyntable.schema.table",
     "Model": "dyntable.schema.model",
     "Page": "dyntable._internal.operations.reads",
+    "RateLimiter": "dyntable._internal.operations.rate_limit",
     "Path": "dyntable.expressions.paths",
     "Query": "dyntable.client",
     "Scan": "dyntable.client",
@@ -82,6 +84,7 @@ __all__ = [
     "Page",
     "Path",
     "Query",
+    "RateLimiter",
     "Scan",
     "Table",
     "Transaction",

@@ -39,6 +39,10 @@ def _run_options(f: C) -> C:
                      help="Items per Scan request (one checkpoint per page)."),
         click.option("--lease-seconds", type=float, default=120.0, show_default=True,
                      help="How long a stopped worker keeps its segments."),
+        click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True),
+                     default=None,
+                     help="Read units per second the scan may consume (all segments of "
+                          "this process together); default: no limit."),
         click.option("--progress/--no-progress", default=True,
                      help="Show a progress bar with rate and ETA."),
     ]

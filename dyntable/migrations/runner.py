@@ -8,7 +8,9 @@ takes, so several processes or machines can share one large table (``--total-seg
 so a stopped run resumes where it stopped. Items are rewritten with conditional writes (see
 :mod:`~dyntable.migrations.rewrite`); each write also adds the migration's id to the item's
 ``_mig`` set in the same request, which makes every item migrated exactly once, however
-often a page is scanned again.
+often a page is scanned again. ``rate_limit`` paces the scan's reads (all segments of this
+process together) to a read-capacity budget
+(:mod:`~dyntable._internal.operations.rate_limit`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from dyntable._internal.codec.identity import identity
 from dyntable._internal.operations.flow import Request
 from dyntable._internal.operations.pages import pages
+from dyntable._internal.operations.rate_limit import RateLimiter, paced
 from dyntable.errors import ConditionalCheckFailedError, ServiceError
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.paths import attr
@@ -74,6 +77,10 @@ class Migrator:
         progress: called after each page with the number of items DynamoDB scanned
             (all entities; compare with :meth:`estimated_items`).
         sample_size: example changes kept in each report.
+        rate_limit: read units per second the scan may consume, shared by every segment
+            this process migrates (or a ``RateLimiter`` to share with other work); each
+            page's Limit is capped to about one second of it (at most ``page_size``).
+            The writes are not counted. Default: no limit.
     """
 
     def __init__(
@@ -89,6 +96,7 @@ class Migrator:
         max_retries: int = 10,
         progress: Progress | None = None,
         sample_size: int = 5,
+        rate_limit: float | RateLimiter | None = None,
     ) -> None:
         ids = [m.id for m in migrations]
         if len(set(ids)) != len(ids):
@@ -105,6 +113,8 @@ class Migrator:
         self.max_retries = max_retries
         self.progress = progress
         self.sample_size = sample_size
+        self.rate_limiter = rate_limit if isinstance(rate_limit, RateLimiter) or \
+            rate_limit is None else RateLimiter(rate_limit)
         self.history = History(client)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -246,6 +256,8 @@ class Migrator:
             return
         params = dict(run.scan, Segment=segment, TotalSegments=run.total)
         scan = pages(Request("Scan", params), start=seg.last_key)
+        if self.rate_limiter is not None:
+            scan = paced(scan, self.rate_limiter)
         try:
             for page in self.client.iterate(scan):
                 if run.stop.is_set():

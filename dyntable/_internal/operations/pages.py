@@ -48,6 +48,7 @@ def pages(
     token_in: str = "ExclusiveStartKey",
     token_out: str = "LastEvaluatedKey",
     decode: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
+    expand: Callable[[list[dict[str, Any]]], Flow[list[Any]]] | None = None,
 ) -> Flow[None]:
     """Send ``request`` page by page; emit a :class:`RawPage` per answer.
 
@@ -59,6 +60,9 @@ def pages(
         token_in / token_out: the parameter and answer member carrying the next token
             (``NextToken`` for PartiQL).
         decode: turns each page's raw items into what is emitted (model objects).
+        expand: instead of ``decode``, a flow doing the same with requests of its own
+            (hydration's batched gets); ``limit`` counts the items it returns, and the
+            page's token stays the answer's.
     """
     remaining = limit
     token = start
@@ -77,7 +81,10 @@ def pages(
         count = int(response.get("Count", len(raw)))
         scanned = int(response.get("ScannedCount", count))
         del response  # only the page is kept while the caller works through it
-        items = decode(raw) if decode is not None else raw
+        if expand is not None:
+            items = yield from expand(raw)
+        else:
+            items = decode(raw) if decode is not None else raw
         del raw
         if remaining is not None:
             remaining -= len(items)

@@ -4,6 +4,12 @@ cursors), and scans. Queries are in :mod:`dyntable._internal.operations.query`.
 Builders are pure: they compile requests and flows (:mod:`dyntable._internal.operations.flow`);
 the clients' query and scan objects add the methods that run them. ``limit(n)`` counts
 items *returned*, not items evaluated (see :mod:`dyntable._internal.operations.pages`).
+
+``rate_limit()`` paces a read by a read-capacity budget
+(:mod:`dyntable._internal.operations.rate_limit`). ``hydrate()`` turns a read of a KEYS_ONLY,
+INCLUDE or sparse index into full items: each index page is followed by batched gets of
+its items (:func:`~dyntable._internal.operations.batch_get.batch_get_flow`), emitted in the
+index's order; the page's cursor is the index page's.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from dyntable._internal.operations.cursors import decode_cursor, encode_cursor, 
 from dyntable._internal.operations.flow import Flow, Request, gather
 from dyntable._internal.operations.items import entity_paths, require_table
 from dyntable._internal.operations.pages import RawPage, pages
+from dyntable._internal.operations.rate_limit import RateLimiter, paced
 from dyntable.errors import ExpressionError, InvalidRequestError, UnmatchedItemWarning
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.conditions import Condition, all_of
 from dyntable.expressions.paths import F, Path, attr
+from dyntable.ttl import item_expired
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -36,10 +44,13 @@ if TYPE_CHECKING:
 __all__ = ["Page", "ReadBuilder", "ReadContext", "ScanBuilder", "report_unmatched"]
 
 M = TypeVar("M", bound="Model")
+R = TypeVar("R")
 AV = dict[str, Any]
 
 #: Pages of at least this many items are decoded with the cyclic GC paused (gc_pause).
 LARGE_PAGE = 100
+#: Index entries per page of a hydrated read without page_size (one BatchGetItem's worth).
+HYDRATE_PAGE = 100
 
 
 def report_unmatched(operation: str, model: type[Model], table_name: str,
@@ -80,11 +91,16 @@ class Page(Generic[M]):
     ``unmatched`` holds raw items the read met that match no model of the table (no entity
     attribute, and a key no model's templates fit): they may be this model's, so they are
     reported (also as an :class:`~dyntable.errors.UnmatchedItemWarning`), never dropped.
+
+    ``missing`` (hydrated reads) holds the raw index entries whose item was gone, or
+    no longer at that index key, when it was fetched: the index is eventually consistent,
+    so such an entry is left out of ``items``.
     """
 
     items: list[M]
     cursor: str | None
     unmatched: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_more(self) -> bool:
@@ -123,8 +139,12 @@ class ReadBuilder(Generic[M]):
         self._consistent = False
         self._project: list[str | Path] | None = None
         self._fingerprinting = False
+        self._limiter: RateLimiter | None = None
+        self._hydrate: tuple[bool, float] | None = None
         #: raw items met so far that match no model (see :class:`Page`)
         self.unmatched: list[dict[str, Any]] = []
+        #: index entries a hydrated read found no item for (see :class:`Page`)
+        self.missing: list[dict[str, Any]] = []
 
     # -- builder methods (each returns self) -------------------------------------------
 
@@ -161,6 +181,9 @@ class ReadBuilder(Generic[M]):
 
     def project(self, *fields: str | Path) -> Self:
         """Read only these fields; results are partial objects (unread fields are absent)."""
+        if self._hydrate is not None:
+            raise InvalidRequestError(
+                "project() and hydrate() do not go together: hydrate() reads whole items")
         specs = self._codec.spec.fields
         for f in fields:
             if isinstance(f, str) and f not in specs:
@@ -170,6 +193,54 @@ class ReadBuilder(Generic[M]):
         # A field kept only in the key is read from the key attributes (always projected).
         self._project = [F[f] if isinstance(f, str) else f for f in fields
                          if not (isinstance(f, str) and not specs[f].stored)]
+        return self
+
+    def rate_limit(self, read_units_per_second: float | RateLimiter) -> Self:
+        """Pace this read to a read-capacity budget, fed by the units DynamoDB reports.
+
+        Each request asks for ``ReturnConsumedCapacity``; before the next one the read
+        pauses until the units consumed so far fit ``read_units_per_second``, and a page's
+        ``Limit`` is capped so one page costs about one second of budget. Give a
+        :class:`~dyntable._internal.operations.rate_limit.RateLimiter` (e.g. another read's
+        :attr:`rate_limiter`) to share one budget between reads, such as the segments of a
+        parallel scan; a number makes a budget of this read's own.
+        """
+        if isinstance(read_units_per_second, RateLimiter):
+            self._limiter = read_units_per_second
+        else:
+            self._limiter = RateLimiter(read_units_per_second)
+        return self
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The budget set by :meth:`rate_limit` (its ``consumed`` and ``slept`` tell what
+        the read used and waited), or ``None``."""
+        return self._limiter
+
+    def hydrate(self, *, consistent: bool = False, deadline: float = 60.0) -> Self:
+        """Return full items from a read of an index that projects only some attributes.
+
+        Each index page is followed by BatchGetItem calls (100 keys each, unprocessed keys
+        retried until ``deadline`` seconds) for the model's items, returned in the index's
+        order; ``consistent`` makes those gets strongly consistent. ``limit`` counts items
+        returned, a page's cursor is the index page's, and ``page_size`` defaults to 100
+        index entries. An entry whose item was deleted (or left that index key) since the
+        index was read is left out and listed in :attr:`missing`. ``count()`` counts index
+        entries and fetches nothing. Filters (``where``) apply to the index entries
+        (DynamoDB refuses one naming an attribute the index does not project).
+        """
+        key = self._key
+        if key is None or key.index is None:
+            raise InvalidRequestError(
+                f"hydrate() reads full items after an index read; this read of "
+                f"{self._codec.model.__name__} is on the table, which returns them already")
+        if self._project is not None:
+            raise InvalidRequestError(
+                "project() and hydrate() do not go together: hydrate() reads whole items")
+        if not deadline >= 0:
+            raise InvalidRequestError(
+                f"deadline must be a number of seconds >= 0, not {deadline!r}")
+        self._hydrate = (consistent, deadline)
         return self
 
     # -- compilation -------------------------------------------------------------------
@@ -190,6 +261,12 @@ class ReadBuilder(Generic[M]):
     def _ttl_filter(self) -> Condition | None:
         ttl = self._codec.spec.ttl_field
         if not (ttl and self._context.hide_expired):
+            return None
+        key = self._key
+        if self._hydrate is not None and key is not None and key.projection != "ALL" \
+                and ttl not in key.include:
+            # DynamoDB refuses a filter on an attribute the index does not project; a
+            # hydrated read checks the whole items instead (hydrate_flow).
             return None
         # A fixed "now" while fingerprinting, so a cursor stays valid as time passes.
         now = 0 if self._fingerprinting else int(time.time())
@@ -214,9 +291,10 @@ class ReadBuilder(Generic[M]):
         identify = [*(attr(a) for a in dict.fromkeys(keys))]
         if not self._keys_only_index():
             identify += entity_paths(self._codec)  # a KEYS_ONLY index has no entity
-        if count:
+        if count or self._hydrate is not None:
             # Counted on the client, item by item, so items without the entity attribute
             # count for the model their key names: read the keys (and the entity) only.
+            # A hydrated read needs no more of the index either.
             params["ProjectionExpression"] = compiler.projection(identify)
         elif self._project:
             params["ProjectionExpression"] = compiler.projection([*self._project, *identify])
@@ -228,16 +306,27 @@ class ReadBuilder(Generic[M]):
     def params(self) -> dict[str, Any]:
         """The first request this read would send (compile only, no network)."""
         params = self._compile()
-        if self._limit is not None or self._page_size is not None:
-            params["Limit"] = min(x for x in (self._limit, self._page_size) if x is not None)
+        sizes = [x for x in (self._limit, self._pages()) if x is not None]
+        if sizes:
+            params["Limit"] = min(sizes)
+        if self._limiter is not None:
+            params = self._limiter.shape(self.operation, params)
         return params
 
+    def _pages(self) -> int | None:
+        """Items per request: ``page_size``, else one BatchGetItem's worth when hydrating."""
+        if self._page_size is None and self._hydrate is not None:
+            return HYDRATE_PAGE
+        return self._page_size
+
     def _fingerprint(self) -> str:
-        self._fingerprinting = True
+        # A hydrated read pages through the same index entries as a plain one: one cursor
+        # serves both (what is fetched afterwards does not move the position).
+        self._fingerprinting, hydrate, self._hydrate = True, self._hydrate, None
         try:
             params = self._compile()
         finally:
-            self._fingerprinting = False
+            self._fingerprinting, self._hydrate = False, hydrate
         return fingerprint([
             self.operation,
             {k: v for k, v in params.items() if k not in ("Limit", "ExclusiveStartKey")},
@@ -282,10 +371,58 @@ class ReadBuilder(Generic[M]):
         """The first request of this read (compile only)."""
         return Request(self.operation, self._compile(count), model=self._codec.model)
 
+    def hydrate_flow(self, raw: list[dict[str, Any]]) -> Flow[list[M]]:
+        """This model's entries of an index page (see :meth:`own`) as full items, read
+        with batched gets, in the page's order; entries whose item is gone (or no longer
+        at that index key) go to :attr:`missing`."""
+        from dyntable._internal.operations.batch_base import (
+            BatchStats,
+            key_digest,
+            table_key_attrs,
+        )
+        from dyntable._internal.operations.batch_get import GetKey, batch_get_flow
+        from dyntable._internal.operations.retry import Backoff
+
+        assert self._hydrate is not None and self._key is not None
+        entries = self.own(raw)
+        if not entries:
+            return []
+        codec, key_attrs = self._codec, table_key_attrs(self._context.table)
+        digests: list[bytes] = []
+        keys: dict[bytes, GetKey] = {}
+        for entry in entries:
+            key = {a: entry[a] for a in key_attrs}
+            digest = key_digest(key)
+            digests.append(digest)
+            keys.setdefault(digest, GetKey(codec.model, key, entry, digest))
+        consistent, deadline = self._hydrate
+        found = yield from batch_get_flow(
+            self._context.table_name, key_attrs, list(keys.values()), consistent=consistent,
+            deadline=deadline, backoff=Backoff(), stats=BatchStats())
+        index_attrs = self._key.attrs
+        hide = self._context.hide_expired
+        out: list[M] = []
+        for entry, digest in zip(entries, digests, strict=True):
+            item = found.get(digest)
+            if item is None or not codec.owns(item) or any(
+                    item.get(a) != entry.get(a) for a in index_attrs):
+                self.missing.append(entry)
+                continue
+            obj = codec.decode(item)
+            if not (hide and item_expired(obj)):
+                out.append(obj)
+        return out
+
     def pages_flow(self, start: dict[str, Any] | None = None) -> Flow[None]:
-        """Every page up to ``limit``, each emitted as a :class:`RawPage` of decoded items."""
-        return pages(self.request(), start=start, limit=self._limit,
-                     page_size=self._page_size, decode=self.decode)
+        """Every page up to ``limit``, each emitted as a :class:`RawPage` of decoded items
+        (hydrated with :meth:`hydrate_flow`, paced by :meth:`rate_limit`, when asked)."""
+        flow = pages(self.request(), start=start, limit=self._limit,
+                     page_size=self._pages(), decode=self.decode,
+                     expand=self.hydrate_flow if self._hydrate is not None else None)
+        return self._paced(flow)
+
+    def _paced(self, flow: Flow[R]) -> Flow[R]:
+        return flow if self._limiter is None else paced(flow, self._limiter)
 
     def page_flow(self, cursor: str | None = None) -> Flow[Page[M]]:
         """One page: up to ``limit`` items (default: one DynamoDB page) and the next cursor."""
@@ -293,18 +430,19 @@ class ReadBuilder(Generic[M]):
         secret = self._context.cursor_secret
         start = decode_cursor(cursor, fp, secret, self._key_attrs()) if cursor else None
         one = None if self._limit is not None else (lambda got: len(got) >= 1)
-        seen = len(self.unmatched)
+        seen, gone = len(self.unmatched), len(self.missing)
         got: list[RawPage] = yield from gather(self.pages_flow(start), until=one)
         items: list[M] = [obj for page in got for obj in page.items]
         last = got[-1].next if got else None
         return Page(items, encode_cursor(last, fp, secret) if last else None,
-                    self.unmatched[seen:])
+                    self.unmatched[seen:], self.missing[gone:])
 
     def count_flow(self) -> Flow[int]:
         """How many of this model's items match: every page is read (keys only) and each
         item counted for the model it belongs to (see :meth:`own`)."""
-        got: list[RawPage] = yield from gather(pages(self.request(count=True),
-                                                     decode=self.own))
+        flow = self._paced(pages(self.request(count=True), page_size=self._page_size,
+                                 decode=self.own))
+        got: list[RawPage] = yield from gather(flow)
         return sum(len(page.items) for page in got)
 
 
