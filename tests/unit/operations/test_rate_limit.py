@@ -269,8 +269,8 @@ def test_consumed_units_are_read_from_every_answer_shape() -> None:
 def test_the_migrate_command_passes_its_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     click_testing = pytest.importorskip("click.testing")
     import dyntable.cli.migrate as cli
-    import dyntable.migrations.runner as runner
     from dyntable.cli.main import main
+    from dyntable.migrations import runner
 
     made: dict[str, Any] = {}
 
