@@ -110,7 +110,11 @@ def test_design_serve_runs_until_interrupted() -> None:
     root = Path(__file__).resolve().parents[3]
     command = [sys.executable, "-c", "from dyntable.cli.main import main; main()", "design",
                "--app", APP, "--serve"]
-    proc = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True)
+    # A job started in the background inherits SIGINT ignored (as CI runners may start
+    # this suite), and Python then installs no KeyboardInterrupt handler: restore it, as a
+    # terminal's Ctrl-C would find it.
+    proc = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
