@@ -110,16 +110,18 @@ def _render(result: Design, fmt: str) -> str:
 
 
 def _serve(page: str, port: int) -> None:
+    from dyntable.cli.signals import sigterm_interrupts
     from dyntable.design.serve import PageServer
 
     server = PageServer(page, port)
     click.echo(f"Serving the design at {server.url} (Ctrl-C to stop)", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    with sigterm_interrupts():
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.httpd.server_close()
 
 
 @design.command("import-workbench")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 import click
 
+from dyntable.cli.signals import sigterm_interrupts
 from dyntable.testing.dynamodb_local import (
     ALL_INTERFACES,
     DEFAULT_HOST,
@@ -82,17 +81,16 @@ def local(
         shared_db=shared_db,
         delay_transient_statuses=delay_transient_statuses,
     )
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        server.start()
-        _announce(server)
-        code = server.wait()
-    except KeyboardInterrupt:
-        click.echo("Stopping DynamoDB Local.", err=True)
-        return
-    finally:
-        server.stop()
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_interrupts():
+        try:
+            server.start()
+            _announce(server)
+            code = server.wait()
+        except KeyboardInterrupt:
+            click.echo("Stopping DynamoDB Local.", err=True)
+            return
+        finally:
+            server.stop()
     raise LocalServerError(f"DynamoDB Local exited on its own with code {code}")
 
 
@@ -121,5 +119,3 @@ def _announce(server: DynamoDBLocal) -> None:
     sys.stdout.flush()
 
 
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
