@@ -118,6 +118,12 @@ CASES: dict[str, tuple[str, list[E]]] = {
         ('db.update(Product, sku="p", skus="q").set(stock=1)',
          unexpected("skus", UPDATE, "Product.primary", "sku")),
     ]),
+    "misspelt_upsert": ('db.upsert(Product, skus="q").set(stock=1)', [
+        ('db.upsert(Product, skus="q").set(stock=1)',
+         missing('"sku"', '"upsert" of "Client"', "Product.primary", "sku")),
+        ('db.upsert(Product, skus="q").set(stock=1)',
+         unexpected("skus", '"upsert" of "Client"', "Product.primary", "sku")),
+    ]),
     "misspelt_query": ('db.query(Order.by_status, statu="PLACED")', [
         ('db.query(Order.by_status, statu="PLACED")',
          missing('"status"', QUERY, "Order.by_status", "status, placed_at, order_id")),
