@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dyntable.errors import DeclarationError
-from dyntable.schema.formats import TypeHook
 
 if TYPE_CHECKING:
+    from dyntable.schema.formats import TypeHook
     from dyntable.schema.model import Model
 
 __all__ = ["GSI", "LSI", "AttributeType", "Projection", "TableSchema"]
@@ -137,6 +137,10 @@ def _type_hooks(
     table: str, hooks: Mapping[type, TypeHook[Any]] | None
 ) -> dict[type, TypeHook[Any]]:
     out = dict(hooks or {})
+    if not out:
+        return out
+    from dyntable.schema.formats import TypeHook  # only when hooks are given
+
     for t, hook in out.items():
         if not isinstance(t, type) or not isinstance(hook, TypeHook):
             raise DeclarationError(

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dyntable._internal.codec.items import codec_for, entity_of
 
@@ -36,8 +35,7 @@ def is_reserved(item: Mapping[str, Any], pk: str) -> bool:
     return isinstance(text, str) and text.startswith(RESERVED_PREFIX)
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """The model of one item, or why there is none."""
 
     model: type[Model] | None
