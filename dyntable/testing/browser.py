@@ -24,9 +24,8 @@ from pathlib import Path
 from dyntable.testing.install import (
     LocalServerError,
     MissingDependencyError,
-    _apt_install,
-    _may_auto_install,
     output_tail,
+    tool_path,
 )
 
 __all__ = [
@@ -64,21 +63,9 @@ def chromium_path() -> str:
     Raises:
         MissingDependencyError: no browser, and not allowed to install one.
     """
-    found = find_chromium()
-    if found:
-        return found
-    if _may_auto_install():
-        _apt_install(APT_PACKAGE)
-        found = find_chromium()
-        if found:
-            return found
-        raise MissingDependencyError(
-            f"installed {APT_PACKAGE} with apt-get, but no chromium is on PATH"
-        )
-    raise MissingDependencyError(
+    return tool_path("chromium", find_chromium, APT_PACKAGE, (
         f"no headless browser: install Debian's {APT_PACKAGE} (apt-get install {APT_PACKAGE}) "
-        "or set DYNTABLE_CHROMIUM to a Chromium/Chrome executable"
-    )
+        "or set DYNTABLE_CHROMIUM to a Chromium/Chrome executable"))
 
 
 @dataclass(frozen=True)

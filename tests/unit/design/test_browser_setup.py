@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dyntable.testing import browser
+from dyntable.testing import install
 from dyntable.testing.browser import (
     BrowserError,
     HeadlessChromium,
@@ -56,8 +56,8 @@ def test_on_ci_as_root_it_is_installed_with_apt(tmp_path: Path,
         installed.append(package)
         monkeypatch.setenv("DYNTABLE_CHROMIUM", str(exe))
 
-    monkeypatch.setattr(browser, "_may_auto_install", lambda: True)
-    monkeypatch.setattr(browser, "_apt_install", apt_install)
+    monkeypatch.setattr(install, "_may_auto_install", lambda: True)
+    monkeypatch.setattr(install, "_apt_install", apt_install)
     assert chromium_path() == str(exe)
     assert installed == ["chromium"]
 
