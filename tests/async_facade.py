@@ -121,15 +121,15 @@ def async_client(table: Any, url: str, table_name: str, **transport_options: Any
                   shared_loop())
 
 
-def connect(table: Any, transport: Any, table_name: str) -> Any:
+def connect(table: Any, transport: Any, table_name: str, **options: Any) -> Any:
     """A client of ``table`` over ``transport``: the sync client for a sync transport, a
     facade over an ``AsyncClient`` for an async one (``async def send``)."""
     if inspect.iscoroutinefunction(getattr(transport, "send", None)):
         from dyntable.async_client import AsyncClient
 
-        return Facade(AsyncClient(table, transport=transport, table_name=table_name),
-                      shared_loop())
-    return table.connect(transport=transport, table_name=table_name)
+        return Facade(AsyncClient(table, transport=transport, table_name=table_name,
+                                  **options), shared_loop())
+    return table.connect(transport=transport, table_name=table_name, **options)
 
 
 def async_http(url: str, **options: Any) -> Any:

@@ -22,8 +22,9 @@ import pytest
 
 from dyntable._internal.operations.tables import create_table_params
 from dyntable.client import Client
+from dyntable.schema.table import TableSchema
 from dyntable.transport.base import Transport
-from tests.async_facade import Facade, shared_loop
+from tests.async_facade import connect
 from tests.models import shop
 
 pytest_plugins = ["dyntable.testing.pytest_plugin"]
@@ -156,15 +157,7 @@ def make_client(request: pytest.FixtureRequest, dynamodb_endpoint: str, unique_t
 
     def factory(**options: Any) -> Client:
         transport = TRANSPORTS[transport_name](dynamodb_endpoint)
-        if transport_name == "async":
-            from dyntable.async_client import AsyncClient
-
-            client: Client = cast(Client, Facade(AsyncClient(
-                shop, transport=cast(Any, transport), table_name=unique_table_name,
-                **options), shared_loop()))
-        else:
-            client = shop.connect(transport=transport, table_name=unique_table_name,
-                                  **options)
+        client = cast(Client, connect(shop, transport, unique_table_name, **options))
         if not made:
             _create(client, stream=stream)
         made.append(client)
@@ -177,6 +170,29 @@ def make_client(request: pytest.FixtureRequest, dynamodb_endpoint: str, unique_t
         finally:
             for c in made:
                 c.close()
+
+
+@pytest.fixture
+def client_of(dynamodb_endpoint: str, unique_table_name: str, transport_name: str
+              ) -> Iterator[Callable[..., Client]]:
+    """Clients of tables other than ``shop``, over the test's transport: ``client_of(table)``
+    creates a fresh table from the declaration (named after the test, plus ``suffix``) and
+    returns a client of it; the tables are deleted after the test."""
+    made: list[Client] = []
+
+    def factory(table: TableSchema, suffix: str = "") -> Client:
+        transport = TRANSPORTS[transport_name](dynamodb_endpoint)
+        client = cast(Client, connect(table, transport, unique_table_name + suffix))
+        client.create_table()
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        try:
+            client.delete_table(wait=False)
+        finally:
+            client.close()
 
 
 @pytest.fixture

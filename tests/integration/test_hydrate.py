@@ -5,7 +5,7 @@ with cursors and limits that count the items returned."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, cast
@@ -16,8 +16,6 @@ from dyntable import GSI, F, Key, Model, Table
 from dyntable._internal.operations.rate_limit import RateLimiter
 from dyntable.client import Client
 from dyntable.errors import InvalidRequestError
-from tests.async_facade import Facade, shared_loop
-from tests.conftest import TRANSPORTS
 from tests.models import Order
 
 pytestmark = pytest.mark.integration
@@ -241,21 +239,8 @@ class Agent(Model, table=desk, entity="agent"):
 
 
 @pytest.fixture
-def ddb(dynamodb_endpoint: str, unique_table_name: str, transport_name: str
-        ) -> Iterator[Client]:
-    transport = TRANSPORTS[transport_name](dynamodb_endpoint)
-    if transport_name == "async":
-        from dyntable.async_client import AsyncClient
-
-        client = cast(Client, Facade(AsyncClient(desk, transport=cast(Any, transport),
-                                                 table_name=unique_table_name),
-                                     shared_loop()))
-    else:
-        client = desk.connect(transport=transport, table_name=unique_table_name)
-    client.create_table()
-    yield client
-    client.delete_table(wait=False)
-    client.close()
+def ddb(client_of: Callable[..., Client]) -> Client:
+    return client_of(desk)
 
 
 def test_a_keys_only_index_shared_by_two_entities(ddb: Client) -> None:

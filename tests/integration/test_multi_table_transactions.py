@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, cast
 
 import pytest
 
 from dyntable import F, Key, Model, Table
 from dyntable.client import Client
 from dyntable.errors import InvalidRequestError, TransactionCanceledError, TransactionLimitError
-from tests.async_facade import Facade, shared_loop
-from tests.conftest import TRANSPORTS
 from tests.models import Product
 
 pytestmark = pytest.mark.integration
@@ -35,21 +32,8 @@ class Stray(Model, table=elsewhere, entity="stray"):
 
 
 @pytest.fixture
-def ldb(dynamodb_endpoint: str, unique_table_name: str, transport_name: str
-        ) -> Iterator[Client]:
-    transport = TRANSPORTS[transport_name](dynamodb_endpoint)
-    name = unique_table_name + "-ledger"
-    if transport_name == "async":
-        from dyntable.async_client import AsyncClient
-
-        client = cast(Client, Facade(AsyncClient(ledger, transport=cast(Any, transport),
-                                                 table_name=name), shared_loop()))
-    else:
-        client = ledger.connect(transport=transport, table_name=name)
-    client.create_table()
-    yield client
-    client.delete_table(wait=False)
-    client.close()
+def ldb(client_of: Callable[..., Client]) -> Client:
+    return client_of(ledger, "-ledger")
 
 
 def test_one_transaction_writes_both_tables(db: Client, ldb: Client) -> None:

@@ -3,9 +3,9 @@ put, update, upsert, transactions and batch writes, with an injected clock."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import pytest
 
@@ -13,8 +13,6 @@ from dyntable import GSI, CreatedAt, Format, Key, Model, Table, UpdatedAt, Versi
 from dyntable.client import Client
 from dyntable.clock import use_clock
 from dyntable.errors import DeclarationError
-from tests.async_facade import Facade, shared_loop
-from tests.conftest import TRANSPORTS
 
 pytestmark = pytest.mark.integration
 
@@ -45,20 +43,8 @@ class Ticker:
 
 
 @pytest.fixture
-def ndb(dynamodb_endpoint: str, unique_table_name: str, transport_name: str) -> Iterator[Client]:
-    transport = TRANSPORTS[transport_name](dynamodb_endpoint)
-    if transport_name == "async":
-        from dyntable.async_client import AsyncClient
-
-        client = cast(Client, Facade(AsyncClient(notes, transport=cast(Any, transport),
-                                                 table_name=unique_table_name),
-                                     shared_loop()))
-    else:
-        client = notes.connect(transport=transport, table_name=unique_table_name)
-    client.create_table()
-    yield client
-    client.delete_table(wait=False)
-    client.close()
+def ndb(client_of: Callable[..., Client]) -> Client:
+    return client_of(notes)
 
 
 def minutes(n: int) -> datetime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator
-from typing import Annotated, Any, cast
+from collections.abc import Callable
+from typing import Annotated
 
 import pytest
 
@@ -19,8 +19,6 @@ from dyntable.errors import (
     UniqueValueError,
     UnmatchedItemWarning,
 )
-from tests.async_facade import Facade, shared_loop
-from tests.conftest import TRANSPORTS
 
 pytestmark = pytest.mark.integration
 
@@ -38,20 +36,8 @@ class Account(Model, table=accounts, entity="account"):
 
 
 @pytest.fixture
-def adb(dynamodb_endpoint: str, unique_table_name: str, transport_name: str) -> Iterator[Client]:
-    transport = TRANSPORTS[transport_name](dynamodb_endpoint)
-    if transport_name == "async":
-        from dyntable.async_client import AsyncClient
-
-        client = cast(Client, Facade(AsyncClient(accounts, transport=cast(Any, transport),
-                                                 table_name=unique_table_name),
-                                     shared_loop()))
-    else:
-        client = accounts.connect(transport=transport, table_name=unique_table_name)
-    client.create_table()
-    yield client
-    client.delete_table(wait=False)
-    client.close()
+def adb(client_of: Callable[..., Client]) -> Client:
+    return client_of(accounts)
 
 
 def guards(db: Client) -> set[str]:

@@ -4,19 +4,17 @@ boto3 client), what other writers' items decode to, and the round trip."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import pytest
 from pydantic import ConfigDict, field_serializer, field_validator
 
 from dyntable import F, Format, Key, Model, Table, TypeHook
 from dyntable.client import Client
-from tests.async_facade import Facade, shared_loop
-from tests.conftest import TRANSPORTS
 
 pytestmark = pytest.mark.integration
 
@@ -85,24 +83,9 @@ class Account(Model, table=wire, entity="account"):
 
 
 @pytest.fixture
-def db(transport_name: str, dynamodb_endpoint: str, unique_table_name: str) -> Iterator[Client]:
+def db(client_of: Callable[..., Client]) -> Client:
     """A client on a fresh ``wire-formats`` table, over the parametrized transport."""
-    transport = TRANSPORTS[transport_name](dynamodb_endpoint)
-    if transport_name == "async":
-        from dyntable.async_client import AsyncClient
-
-        client = cast(Client, Facade(AsyncClient(wire, transport=cast(Any, transport),
-                                                 table_name=unique_table_name), shared_loop()))
-    else:
-        client = wire.connect(transport=transport, table_name=unique_table_name)
-    client.create_table()
-    try:
-        yield client
-    finally:
-        try:
-            client.delete_table(wait=False)
-        finally:
-            client.close()
+    return client_of(wire)
 
 
 @pytest.fixture
