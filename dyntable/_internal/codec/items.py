@@ -320,16 +320,20 @@ class ItemCodec(Generic[M]):
                 f"{suggest([name], self.spec.fields)} (fields: {sorted(self.spec.fields)})"
             )
         conv = self.converters.get(name)
-        if conv is not None and conv.serialize is not None:
-            # Its validators turn the stored (serialized) form back into the value.
-            try:
+        try:
+            if conv is not None and conv.serialize is not None:
+                # Its validators turn the stored (serialized) form back into the value.
                 return validate_alone(self.model, name, value)
-            except ValueError as exc:  # pydantic's ValidationError
-                errors = validation_errors(exc)
-                msg = errors[0].get("msg", str(exc)) if errors else str(exc)
-                raise InvalidValueError(
-                    f"{self.model.__name__}.{name}: {value!r} is not valid: {msg}"
-                ) from None
+            return self._adapter(name).validate_python(value)
+        except ValueError as exc:  # pydantic's ValidationError
+            errors = validation_errors(exc)
+            msg = errors[0].get("msg", str(exc)) if errors else str(exc)
+            raise InvalidValueError(
+                f"{self.model.__name__}.{name}: {value!r} is not valid: {msg}"
+            ) from None
+
+    def _adapter(self, name: str) -> TypeAdapter[Any]:
+        """The pydantic TypeAdapter of field ``name`` (built on first use)."""
         adapter = self._adapters.get(name)
         if adapter is None:
             from pydantic import ConfigDict, TypeAdapter
@@ -344,14 +348,7 @@ class ItemCodec(Generic[M]):
                 adapter = TypeAdapter(annotation,
                                       config=ConfigDict(arbitrary_types_allowed=True))
             self._adapters[name] = adapter
-        try:
-            return adapter.validate_python(value)
-        except ValueError as exc:  # pydantic's ValidationError
-            errors = validation_errors(exc)
-            msg = errors[0].get("msg", str(exc)) if errors else str(exc)
-            raise InvalidValueError(
-                f"{self.model.__name__}.{name}: {value!r} is not valid: {msg}"
-            ) from None
+        return adapter
 
     def key(self, values: Mapping[str, Any], key: KeySpec | None = None) -> Item:
         """The key attributes of ``key`` (default: primary) from field keyword values."""
