@@ -39,7 +39,11 @@ from dyntable._internal.operations.tables import (
     table_exists_flow,
     wait_active_flow,
 )
-from dyntable._internal.operations.transactions import TransactionBuilder, transact_get
+from dyntable._internal.operations.transactions import (
+    TransactionBuilder,
+    tables_of,
+    transact_get,
+)
 from dyntable.client import cursor_secret_of
 from dyntable.errors import InvalidRequestError
 from dyntable.expressions.conditions import Condition
@@ -258,14 +262,14 @@ class AsyncClient:
         ``also``: clients of other tables it spans (see ``Client.transaction``)."""
         return AsyncTransaction(self, token=token, return_failed_items=return_failed_items,
                                 max_retries=max_retries,
-                                also=[(c.table, c.table_name) for c in also])
+                                also=tables_of(also))
 
     async def transact_get(self, keys: Iterable[Any], *, also: Sequence[AsyncClient] = ()
                            ) -> list[Any]:
         """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items."""
         return await self.run(transact_get(self.table, self.table_name, keys,
                                            hide_expired=self.hide_expired,
-                                           also=[(c.table, c.table_name) for c in also]))
+                                           also=tables_of(also)))
 
     # -- reads -----------------------------------------------------------------------------
 

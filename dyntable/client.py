@@ -24,7 +24,11 @@ from dyntable._internal.operations.item_flows import (
 from dyntable._internal.operations.query import QueryBuilder
 from dyntable._internal.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
 from dyntable._internal.operations.send import send
-from dyntable._internal.operations.transactions import TransactionBuilder, transact_get
+from dyntable._internal.operations.transactions import (
+    TransactionBuilder,
+    tables_of,
+    transact_get,
+)
 from dyntable.errors import InvalidRequestError
 from dyntable.expressions.conditions import Condition
 from dyntable.expressions.paths import Path
@@ -290,13 +294,13 @@ class Client:
         through this client; the tables are in one account and region).
         """
         return Transaction(self, token=token, return_failed_items=return_failed_items,
-                           max_retries=max_retries, also=_tables(also))
+                           max_retries=max_retries, also=tables_of(also))
 
     def transact_get(self, keys: Iterable[Any], *, also: Sequence[Client] = ()) -> list[Any]:
         """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items.
         ``also``: clients of other tables the keys may belong to."""
         return self.run(transact_get(self.table, self.table_name, keys,
-                                     hide_expired=self.hide_expired, also=_tables(also)))
+                                     hide_expired=self.hide_expired, also=tables_of(also)))
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -418,10 +422,6 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _tables(clients: Sequence[Client]) -> list[tuple[TableSchema, str]]:
-    return [(c.table, c.table_name) for c in clients]
 
 
 class UpdateBuilder(UpdateBuilderBase[M]):

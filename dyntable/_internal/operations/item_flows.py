@@ -17,7 +17,7 @@ from dyntable._internal.operations import stamps
 from dyntable._internal.operations.flow import Flow
 from dyntable._internal.operations.send import send
 from dyntable._internal.operations.targets import Target, resolve
-from dyntable._internal.operations.unique import touched_uniques
+from dyntable._internal.operations.unique import stored_values, touched_uniques
 from dyntable._internal.operations.update_actions import UpdateActions
 from dyntable._internal.schema.receipts import remember
 from dyntable.errors import InvalidRequestError, ItemNotFoundError
@@ -115,7 +115,7 @@ def delete_flow(
         if stored is None:
             return None
         tx = _transaction(table, table_name)
-        tx.delete_known(item, condition=condition, old_uniques=_uniques(item.codec, stored))
+        tx.delete_known(item, condition=condition, old_uniques=stored_values(stored))
         yield from tx.commit_flow()
         return stored if return_old else None
     req = ops.delete_request(item.codec, table_name, item.key, condition=condition,
@@ -193,7 +193,7 @@ class UpdateBuilderBase(UpdateActions, Generic[M]):
 
         update: TxUpdate[M] = TxUpdate(item)
         update.spec = replace(self.spec, return_values="NONE")
-        update.old_uniques = (_uniques(item.codec, stored) if stored is not None else
+        update.old_uniques = (stored_values(stored) if stored is not None else
                               dict.fromkeys(item.codec.spec.unique_fields))
         tx = _transaction(self._table, self._table_name)
         tx.add_update(item, update)
@@ -215,10 +215,6 @@ def _read(item: Target[Any], table_name: str) -> Flow[Any]:
     response = yield from send(req)
     raw = response.get("Item")
     return item.codec.decode(raw) if raw else None
-
-
-def _uniques(codec: ItemCodec[Any], obj: Any) -> dict[str, Any]:
-    return {n: obj.__dict__.get(n) for n in codec.spec.unique_fields}
 
 
 def _receipts_of(obj: Any) -> Any:

@@ -335,7 +335,7 @@ def _checked_actions(
         if spec is None or spec.stored:
             actions.append(validated)
         elif len(a.path.elements) != 1 or a.kind not in ("SET", "REMOVE") or (
-                a.kind == "SET" and _is_operand(a.value)):
+                a.kind == "SET" and is_operand(a.value)):
             raise InvalidRequestError(
                 f"{model}.{name} is kept only inside index key attributes (store_fields="
                 "False): set it to a plain value or remove it; the index key is rewritten"
@@ -348,7 +348,7 @@ def _checked_actions(
         if name == codec.spec.version_field:
             raise InvalidRequestError(f"{model}.{name} is the version field; dyntable sets it")
         if len(a.path.elements) == 1:
-            if a.kind == "SET" and not _is_operand(a.value):
+            if a.kind == "SET" and not is_operand(a.value):
                 touched[name] = validated.value
             elif a.kind == "REMOVE":
                 if codec.spec.fields[name].required if name in codec.spec.fields else False:
@@ -375,7 +375,7 @@ def _is_computed(value: Any) -> bool:
 
 def _validated(codec: ItemCodec[Any], action: Action) -> Action:
     """The action with its plain top-level value validated as the field's type."""
-    if len(action.path.elements) != 1 or action.kind == "REMOVE" or _is_operand(action.value):
+    if len(action.path.elements) != 1 or action.kind == "REMOVE" or is_operand(action.value):
         return action
     if action.value is None and action.kind == "SET":
         return action
@@ -391,7 +391,7 @@ class _Unknown:
 _UNKNOWN = _Unknown()
 
 
-def _is_operand(value: Any) -> bool:
+def is_operand(value: Any) -> bool:
     from dyntable.expressions.paths import IfNotExists, ListAppend, Minus, Plus
 
     return isinstance(value, (Path, Plus, Minus, IfNotExists, ListAppend))

@@ -466,6 +466,11 @@ def _current(model: type[Model], item: Mapping[str, Any] | None) -> Model | None
         return None
 
 
+def tables_of(clients: Iterable[Any]) -> list[tuple[TableSchema, str]]:
+    """(declaration, physical name) of each client's table: a transaction's ``also``."""
+    return [(c.table, c.table_name) for c in clients]
+
+
 def _group(table: TableSchema, table_name: str, also: Sequence[tuple[TableSchema, str]]
            ) -> dict[int, tuple[TableSchema, str]]:
     group = {id(table): (table, table_name)}

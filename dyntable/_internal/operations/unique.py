@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dyntable._internal.codec.fields import key_text
 from dyntable._internal.codec.identity import RESERVED_PREFIX
-from dyntable._internal.operations.items import _is_operand
+from dyntable._internal.operations.items import is_operand
 from dyntable._internal.schema.remembered import remembered
 from dyntable.errors import InvalidRequestError
 from dyntable.expressions.compiler import Compiler
@@ -139,7 +139,7 @@ def touched_uniques(codec: ItemCodec[Any], actions: list[Action]) -> dict[str, A
         name = a.path.field
         if len(a.path.elements) == 1 and a.kind == "REMOVE":
             out[name] = None
-        elif len(a.path.elements) == 1 and a.kind == "SET" and not _is_operand(a.value):
+        elif len(a.path.elements) == 1 and a.kind == "SET" and not is_operand(a.value):
             out[name] = codec.coerce(name, a.value) if a.value is not None else None
         else:
             raise InvalidRequestError(
