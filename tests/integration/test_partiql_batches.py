@@ -43,13 +43,19 @@ def test_a_failing_statement_is_typed_and_the_others_are_kept(db: Client) -> Non
         (f'INSERT INTO "{t}" VALUE {{\'PK\': ?, \'SK\': ?}}', ["A", "1"]),
         (f'INSERT INTO "{t}" VALUE {{\'PK\': ?, \'SK\': ?}}', ["A", "1"]),  # exists by then
         (f'UPDATE "{t}" SET n = 1 WHERE PK = ? AND SK = ?', ["MISSING", "1"]),
+        (f'INSERT INTO "{t}" VALUE {{\'PK\': ?, \'SK\': ?}}', ["B", "1"]),
     ]
+    assert [r.error for r in db.batch_execute_statement([statements[0]])] == [None]
     with pytest.raises(BatchStatementError) as info:
-        db.batch_execute_statement([statements[0]])
         db.batch_execute_statement(statements[1:])
     results = info.value.results
-    assert any(isinstance(r.error, ConditionalCheckFailedError) for r in results)
-    assert info.value.unprocessed and all(r.error is not None for r in info.value.unprocessed)
+    # the duplicate insert and the update of a missing item failed, typed; the last applied
+    assert [isinstance(r.error, ConditionalCheckFailedError) for r in results] == [
+        True, True, False]
+    assert results[2].error is None
+    assert info.value.unprocessed == results[:2]
+    assert db.send("GetItem", {"TableName": t, "ConsistentRead": True,
+                               "Key": {"PK": {"S": "B"}, "SK": {"S": "1"}}}).get("Item")
     with pytest.raises(InvalidRequestError, match="at most 25 statements"):
         db.batch_execute_statement([f'SELECT * FROM "{t}"'] * 26)
 
