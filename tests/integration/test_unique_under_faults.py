@@ -81,7 +81,8 @@ def _writer(db: Client, thread: int, told: Told, barrier: threading.Barrier) -> 
         for r in range(ROUNDS):
             barrier.wait(60)
             name = f"u{thread}r{r}"
-            outcome = _attempt(lambda: db.put(Member(username=name, email=f"shared{r}@x")))
+            claim = Member(username=name, email=f"shared{r}@x")
+            outcome = _attempt(lambda: db.put(claim))  # noqa: B023 - called at once
             with told.lock:
                 if outcome == "acked":
                     assert r not in told.claimed, f"round {r} acknowledged twice"
@@ -90,8 +91,8 @@ def _writer(db: Client, thread: int, told: Told, barrier: threading.Barrier) -> 
                     told.unknown.add((r, name))
             barrier.wait(60)  # every claim of this round settled before a value is moved
             if outcome == "acked" and thread % 2 == 0:
-                moved = _attempt(lambda: db.update(Member, username=name).set(
-                    email=f"moved{r}@x").execute())
+                move = db.update(Member, username=name).set(email=f"moved{r}@x")
+                moved = _attempt(move.execute)
                 with told.lock:
                     if moved == "acked":
                         told.moved.add(r)
