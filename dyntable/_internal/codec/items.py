@@ -493,7 +493,10 @@ class ItemCodec(Generic[M]):
             remember_extra(obj, uniques={f: obj.__dict__.get(f) for f in self._unique})
         if not self._known.issuperset(item):
             known = self._known
-            extra = {k: v for k, v in item.items() if k not in known and k not in consumed}
+            # aws:rep:* are written by Global Tables (version 2017.11.29) for their own
+            # bookkeeping: never the model's, never written back.
+            extra = {k: v for k, v in item.items()
+                     if k not in known and k not in consumed and not k.startswith("aws:rep:")}
             if extra:
                 remember_extra(obj, extra=extra)
         return obj

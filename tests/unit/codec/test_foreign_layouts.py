@@ -213,3 +213,16 @@ def test_aliases_inside_nested_models_name_the_map_keys() -> None:
     compiler = Compiler(codec)
     assert compiler.condition(F.addr.post_code == "75001") == "#n0.#n1 = :v0"
     assert compiler.names == {"#n0": "addr", "#n1": "postCode"}
+
+
+def test_global_tables_bookkeeping_attributes_are_ignored() -> None:
+    # Global Tables version 2017.11.29 writes aws:rep:* attributes into every item; they are
+    # the service's, so a get -> put must neither fail on them nor write them back.
+    codec = codec_for(Member)
+    item = stored(**{"aws:rep:deleting": {"BOOL": False},
+                     "aws:rep:updatetime": {"N": "1700000000.123"},
+                     "aws:rep:updateregion": {"S": "eu-west-1"},
+                     "audit": {"S": "kept"}})
+    m = codec.decode(item)
+    assert extra_attributes(m) == {"audit": "kept"}
+    assert not [k for k in codec.encode(m) if k.startswith("aws:rep:")]
