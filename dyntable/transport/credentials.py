@@ -147,7 +147,15 @@ class NoCredentialsFoundError(LookupError):
 
 
 def _load_botocore_credentials() -> Any:
-    import botocore.session
+    try:
+        import botocore.session
+    except ImportError:  # a bundle built without boto3/botocore (docs/lambda.md)
+        raise NoCredentialsFoundError(
+            "no AWS credentials in the environment (AWS_ACCESS_KEY_ID / "
+            "AWS_SECRET_ACCESS_KEY), and botocore, which reads shared files, SSO, container "
+            "and instance credentials, is not installed: set the environment variables or "
+            "install boto3"
+        ) from None
 
     creds = botocore.session.get_session().get_credentials()
     if creds is None:

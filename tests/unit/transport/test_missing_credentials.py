@@ -67,3 +67,19 @@ def test_http_transport_to_local_endpoint_without_credentials(no_credentials: No
     with pytest.raises(ConfigurationError) as info:
         transport.send("ListTables", {})
     assert "AWS_ACCESS_KEY_ID=dummy" in str(info.value)
+
+
+def test_without_botocore_the_error_says_what_to_set(
+    no_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Lambda bundle built without boto3/botocore (docs/lambda.md) and no credentials in
+    # the environment: the message names the variables and the package, not an ImportError.
+    import sys
+
+    from dyntable.transport.credentials import _load_botocore_credentials
+
+    monkeypatch.setitem(sys.modules, "botocore.session", None)
+    with pytest.raises(NoCredentialsFoundError) as info:
+        _load_botocore_credentials()
+    text = str(info.value)
+    assert "AWS_ACCESS_KEY_ID" in text and "install boto3" in text
