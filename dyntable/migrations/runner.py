@@ -81,6 +81,10 @@ class Migrator:
             this process migrates (or a ``RateLimiter`` to share with other work); each
             page's Limit is capped to about one second of it (at most ``page_size``).
             The writes are not counted. Default: no limit.
+        should_stop: asked before each segment is claimed and after each page is
+            checkpointed; when it returns True the run stops there, keeping its checkpoints
+            and releasing its leases (e.g. before a Lambda function's time runs out); the
+            report is then not complete.
     """
 
     def __init__(
@@ -97,6 +101,7 @@ class Migrator:
         progress: Progress | None = None,
         sample_size: int = 5,
         rate_limit: float | RateLimiter | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         ids = [m.id for m in migrations]
         if len(set(ids)) != len(ids):
@@ -115,6 +120,7 @@ class Migrator:
         self.sample_size = sample_size
         self.rate_limiter = rate_limit if isinstance(rate_limit, RateLimiter) or \
             rate_limit is None else RateLimiter(rate_limit)
+        self.should_stop = should_stop
         self.history = History(client)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -248,8 +254,13 @@ class Migrator:
             return None
         return seg
 
+    def _stopping(self, run: _Run) -> bool:
+        if not run.stop.is_set() and self.should_stop is not None and self.should_stop():
+            run.stop.set()
+        return run.stop.is_set()
+
     def _segment(self, run: _Run, segment: int) -> None:
-        if run.stop.is_set():
+        if self._stopping(run):
             return
         seg = self._claim(run, segment)
         if seg is None:
@@ -272,6 +283,8 @@ class Migrator:
                 run.report.add(counts)
                 if self.progress is not None:
                     self.progress(page.scanned)
+                if self._stopping(run):
+                    return
         finally:
             if run.state is not None:
                 self.history.release(run.state, segment, self.owner)
