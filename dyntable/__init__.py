@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dyntable.schema.formats import Format, TypeHook
     from dyntable.schema.keys import ItemKey, Key
     from dyntable.schema.model import TTL, CreatedAt, Model, Unique, UpdatedAt, Version
+    from dyntable.schema.settings import AutoScaling, Encryption, OnDemandThroughput, Replica
     from dyntable.schema.table import GSI, LSI
     from dyntable.table import Table
 
@@ -37,6 +38,10 @@ _LAZY: dict[str, str] = {
     "AsyncScan": "dyntable.async_client",
     "AsyncTransaction": "dyntable.async_client",
     "AsyncUpdateBuilder": "dyntable.async_client",
+    "AutoScaling": "dyntable.schema.settings",
+    "Encryption": "dyntable.schema.settings",
+    "OnDemandThroughput": "dyntable.schema.settings",
+    "Replica": "dyntable.schema.settings",
     "ItemKey": "dyntable.schema.keys",
     "Transaction": "dyntable.client",
     "Client": "dyntable.client",
@@ -73,18 +78,22 @@ __all__ = [
     "AsyncScan",
     "AsyncTransaction",
     "AsyncUpdateBuilder",
+    "AutoScaling",
     "Client",
     "Collection",
     "CreatedAt",
+    "Encryption",
     "F",
     "Format",
     "ItemKey",
     "Key",
     "Model",
+    "OnDemandThroughput",
     "Page",
     "Path",
     "Query",
     "RateLimiter",
+    "Replica",
     "Scan",
     "Table",
     "Transaction",

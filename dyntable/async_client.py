@@ -328,7 +328,8 @@ class AsyncClient:
 
     async def create_table(self, *, wait: bool = True, timeout: float = 300.0
                            ) -> dict[str, Any]:
-        """Create the table from its declaration, then enable TTL (see ``Client``)."""
+        """Create the table from its declaration, then enable TTL and point-in-time
+        recovery and add the replicas (see ``Client.create_table``)."""
         return await self.run(create_table_flow(self.table, self.table_name, wait=wait,
                                                 timeout=timeout))
 

@@ -370,10 +370,16 @@ class Client:
     # -- tables --------------------------------------------------------------------------
 
     def create_table(self, *, wait: bool = True, timeout: float = 300.0) -> dict[str, Any]:
-        """Create the table from its declaration (keys, indexes, stream), then enable TTL.
+        """Create the table from its declaration (keys, indexes, stream, encryption, table
+        class, deletion protection, on-demand maxima, tags), then enable TTL and
+        point-in-time recovery and add the replicas one at a time, each waited for until
+        ACTIVE (``timeout`` per wait).
 
         Waits until ACTIVE unless ``wait=False``; TTL can only be enabled on an ACTIVE table,
-        so with ``wait=False`` call :meth:`enable_ttl` once it is. Returns the description.
+        so with ``wait=False`` call :meth:`enable_ttl` once it is. A replica's own regional
+        settings (its point-in-time recovery, tags, deletion protection) are applied by
+        :func:`dyntable.migrations.sync_table`. DynamoDB Local has no backups or
+        replication: there those steps are skipped (logged). Returns the description.
         """
         from dyntable._internal.operations.tables import create_table_flow
 

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from dyntable.client import Client
     from dyntable.schema.table import TableSchema
 
-__all__ = ["app_option", "connect", "connection_options", "table"]
+__all__ = ["app_option", "connect", "connection_options", "region_connector", "table"]
 
 C = TypeVar("C", bound=Callable[..., Any])
 
@@ -58,6 +58,16 @@ def connect(app: str, endpoint_url: str | None, region: str | None,
         raise click.ClickException(f"cannot connect: {type(exc).__name__}: {exc}") from exc
 
 
+def region_connector(app: str, endpoint_url: str | None,
+                     table_name: str | None) -> Callable[[str], Client]:
+    """Clients of the table's replicas: same options, another region (a replica's own
+    settings are read and changed in its region)."""
+    def connect_region(region: str) -> Client:
+        return connect(app, endpoint_url, region, table_name)
+
+    return connect_region
+
+
 @click.group()
 def table() -> None:
     """Create the table, or compare and sync it with its declaration (--app)."""
@@ -67,13 +77,19 @@ def table() -> None:
 @connection_options
 def create(app: str, endpoint_url: str | None, region: str | None,
            table_name: str | None) -> None:
-    """Create the table from its declaration (keys, indexes, stream, TTL)."""
+    """Create the table from its declaration (keys, indexes, stream, TTL, settings,
+    replicas one region at a time)."""
     db = connect(app, endpoint_url, region, table_name)
     if db.table_exists():
         raise click.ClickException(f"table {db.table_name} already exists "
                                    "(use 'dyntable table sync' to update it)")
-    db.create_table()
+    db.create_table(timeout=3600.0)
     click.echo(f"created table {db.table_name}")
+    if db.table.replicas:  # each replica's own settings are set in its region
+        from dyntable.migrations.sync import sync_table
+
+        sync_table(db, echo=click.echo,
+                   connect_region=region_connector(app, endpoint_url, table_name))
 
 
 @table.command()
@@ -84,10 +100,14 @@ def diff(app: str, endpoint_url: str | None, region: str | None, table_name: str
     """Show how the live table differs from its declaration."""
     from dyntable.migrations.diff import diff_live
 
-    result = diff_live(connect(app, endpoint_url, region, table_name))
+    result = diff_live(connect(app, endpoint_url, region, table_name),
+                       connect_region=region_connector(app, endpoint_url, table_name))
     click.echo(str(result))
     if any(c.kind == "ttl" for c in result.changes):
         click.echo("note: TTL can be enabled or disabled only once per hour per table on AWS")
+    if any(c.kind in ("add_replica", "remove_replica") for c in result.changes):
+        click.echo("note: replicas are added or removed one per step; each can take minutes "
+                   "to hours on a large table")
     if exit_code and not result.empty:
         raise SystemExit(1)
 
@@ -95,24 +115,26 @@ def diff(app: str, endpoint_url: str | None, region: str | None, table_name: str
 @table.command()
 @connection_options
 @click.option("--allow-destructive", is_flag=True,
-              help="Allow dropping indexes and disabling the stream.")
+              help="Allow dropping indexes, disabling the stream and removing replicas.")
 @click.option("--timeout", type=float, default=3600.0, show_default=True,
               help="Seconds to wait for each step (index backfills can be slow).")
 @click.option("--dry-run", is_flag=True, help="Only show the steps.")
 def sync(app: str, endpoint_url: str | None, region: str | None, table_name: str | None,
          allow_destructive: bool, timeout: float, dry_run: bool) -> None:
-    """Apply the differences: one GSI per step, waiting for each to be ACTIVE and backfilled."""
+    """Apply the differences: one GSI or replica per step, waiting for each to be ACTIVE
+    (and backfilled)."""
     from dyntable.migrations.diff import diff_live
     from dyntable.migrations.sync import check_applicable, sync_table
 
     db = connect(app, endpoint_url, region, table_name)
+    regional = region_connector(app, endpoint_url, table_name)
     if dry_run:
-        planned = diff_live(db)
+        planned = diff_live(db, connect_region=regional)
         click.echo(str(planned))
         check_applicable(planned, allow_destructive=allow_destructive)
         return
     done = sync_table(db, allow_destructive=allow_destructive, timeout=timeout,
-                      echo=click.echo)
+                      echo=click.echo, connect_region=regional)
     if done.empty:
         click.echo(f"table {db.table_name}: already in sync")
     else:

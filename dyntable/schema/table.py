@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dyntable.errors import DeclarationError
+from dyntable.schema.settings import (
+    AutoScaling,
+    Encryption,
+    OnDemandThroughput,
+    Replica,
+    check_table_class,
+    check_tags,
+)
 
 if TYPE_CHECKING:
     from dyntable.schema.formats import TypeHook
@@ -19,7 +27,6 @@ AttributeType = Literal["S", "N", "B"]
 Projection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]
 StreamView = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 _STREAM_VIEWS = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
-_TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 
 
 def _check_projection(owner: str, projection: Any) -> tuple[str, tuple[str, ...]]:
@@ -49,6 +56,11 @@ def _key_attrs(owner: str, value: str | Sequence[str] | None, *, required: bool)
     return names
 
 
+def _check_setting(owner: str, name: str, value: Any, kind: type) -> None:
+    if value is not None and not isinstance(value, kind):
+        raise DeclarationError(f"{owner}: {name} takes {kind.__name__}(...), not {value!r}")
+
+
 @dataclass(frozen=True)
 class GSI:
     """A global secondary index.
@@ -56,7 +68,8 @@ class GSI:
     ``pk`` / ``sk`` name the index key attributes. A list of names declares a native
     multi-attribute key (up to 4 attributes each), whose attributes are model fields.
     ``projection`` is ``"ALL"`` (default), ``"KEYS_ONLY"`` or a list of attribute names
-    (INCLUDE). Capacity applies to provisioned tables only.
+    (INCLUDE). Capacity and auto scaling apply to provisioned tables only,
+    ``on_demand_throughput`` (maximum request units) to on-demand tables only.
     """
 
     name: str
@@ -65,6 +78,9 @@ class GSI:
     projection: Projection = "ALL"
     read_capacity: int | None = None
     write_capacity: int | None = None
+    on_demand_throughput: OnDemandThroughput | None = None
+    read_autoscaling: AutoScaling | None = None
+    write_autoscaling: AutoScaling | None = None
     pk_attrs: tuple[str, ...] = field(init=False, repr=False)
     sk_attrs: tuple[str, ...] = field(init=False, repr=False)
     projection_type: str = field(init=False, repr=False)
@@ -79,6 +95,10 @@ class GSI:
         ptype, include = _check_projection(owner, self.projection)
         object.__setattr__(self, "projection_type", ptype)
         object.__setattr__(self, "include", include)
+        _check_setting(owner, "on_demand_throughput", self.on_demand_throughput,
+                       OnDemandThroughput)
+        _check_setting(owner, "read_autoscaling", self.read_autoscaling, AutoScaling)
+        _check_setting(owner, "write_autoscaling", self.write_autoscaling, AutoScaling)
 
     @property
     def is_local(self) -> bool:
@@ -125,6 +145,99 @@ class LSI:
     def sk_attrs(self) -> tuple[str, ...]:
         """The LSI sort key attribute."""
         return (self.sk,)
+
+
+def _check_settings(table: TableSchema) -> None:
+    owner = f"table {table.name!r}"
+    _check_setting(owner, "encryption", table.encryption, Encryption)
+    _check_setting(owner, "on_demand_throughput", table.on_demand_throughput,
+                   OnDemandThroughput)
+    _check_setting(owner, "read_autoscaling", table.read_autoscaling, AutoScaling)
+    _check_setting(owner, "write_autoscaling", table.write_autoscaling, AutoScaling)
+    pitr = table.point_in_time_recovery
+    if pitr is not None and not isinstance(pitr, bool):
+        raise DeclarationError(f"{owner}: point_in_time_recovery is True, False or None, "
+                               f"not {pitr!r}")
+    days = table.recovery_period_days
+    if days is not None:
+        if type(days) is not int or not 1 <= days <= 35:
+            raise DeclarationError(f"{owner}: recovery_period_days is 1 to 35, not {days!r}")
+        if pitr is not True:
+            raise DeclarationError(f"{owner}: recovery_period_days needs "
+                                   "point_in_time_recovery=True")
+    if not isinstance(table.deletion_protection, bool):
+        raise DeclarationError(f"{owner}: deletion_protection is True or False, "
+                               f"not {table.deletion_protection!r}")
+
+
+def _capacity_pairs(table: TableSchema) -> list[tuple[str, Any, Any, Any, Any, Any]]:
+    pairs: list[tuple[str, Any, Any, Any, Any, Any]] = [
+        (f"table {table.name!r}", table.read_capacity, table.write_capacity,
+         table.on_demand_throughput, table.read_autoscaling, table.write_autoscaling)]
+    pairs += [(f"GSI {g.name!r}", g.read_capacity, g.write_capacity, g.on_demand_throughput,
+               g.read_autoscaling, g.write_autoscaling) for g in table.gsis]
+    return pairs
+
+
+def _check_capacity(table: TableSchema) -> None:
+    provisioned = table.billing_mode == "PROVISIONED"
+    for owner, read, write, on_demand, read_as, write_as in _capacity_pairs(table):
+        if provisioned and on_demand is not None:
+            raise DeclarationError(f"{owner}: on_demand_throughput applies to "
+                                   "PAY_PER_REQUEST billing, not PROVISIONED")
+        if not provisioned and (read_as or write_as):
+            raise DeclarationError(
+                f"{owner}: auto scaling applies to PROVISIONED billing; this table is "
+                "PAY_PER_REQUEST (use on_demand_throughput to cap it)")
+        for name, units, scaling in (("read", read, read_as), ("write", write, write_as)):
+            if units is not None and (type(units) is not int or units < 1):
+                raise DeclarationError(f"{owner}: {name}_capacity must be a positive int, "
+                                       f"not {units!r}")
+            if scaling is not None and units is not None and \
+                    not scaling.min_capacity <= units <= scaling.max_capacity:
+                raise DeclarationError(
+                    f"{owner}: {name}_capacity {units} is outside its auto scaling range "
+                    f"{scaling.min_capacity}-{scaling.max_capacity}")
+
+
+def _check_replicas(table: TableSchema) -> None:
+    owner = f"table {table.name!r}"
+    regions = [r.region for r in table.replicas if isinstance(r, Replica)]
+    if len(regions) != len(table.replicas):
+        raise DeclarationError(f"{owner}: replicas takes region names or Replica(...)")
+    if not table.replicas:
+        return
+    dupes = sorted({r for r in regions if regions.count(r) > 1})
+    if dupes:
+        raise DeclarationError(f"{owner}: replica regions given twice: {dupes}")
+    if table.stream != "NEW_AND_OLD_IMAGES":
+        raise DeclarationError(
+            f"{owner}: replicas need stream='NEW_AND_OLD_IMAGES' (global tables replicate "
+            f"through it), not {table.stream!r}")
+    if table.billing_mode == "PROVISIONED" and table.write_autoscaling is None:
+        raise DeclarationError(
+            f"{owner}: a PROVISIONED global table needs write_autoscaling: every replica has "
+            "the same write capacity, which AWS keeps in step by auto scaling "
+            "(CloudFormation's GlobalTable requires it)")
+    customer = table.encryption is not None and table.encryption.kind == "CUSTOMER_MANAGED"
+    for r in table.replicas:
+        where = f"{owner}, replica {r.region!r}"
+        if r.kms_key is not None and not customer:
+            raise DeclarationError(
+                f"{where}: kms_key needs the table's encryption to be "
+                "Encryption.customer_managed(...); AWS owned and AWS managed keys are "
+                "chosen by AWS in each region")
+        if customer and r.kms_key is None and table.encryption is not None and \
+                table.encryption.key_is_arn:
+            raise DeclarationError(
+                f"{where}: the table's KMS key is an ARN, which names a key in one region; "
+                "give the replica its own kms_key (or declare the key by alias)")
+        if table.billing_mode == "PROVISIONED" and r.max_read_units is not None:
+            raise DeclarationError(f"{where}: max_read_units applies to PAY_PER_REQUEST "
+                                   "tables; use read_capacity or read_autoscaling")
+        if table.billing_mode != "PROVISIONED" and (r.read_capacity or r.read_autoscaling):
+            raise DeclarationError(f"{where}: read capacity overrides apply to PROVISIONED "
+                                   "tables; use max_read_units")
 
 
 def _shape(model: type[Model]) -> tuple[tuple[str, ...], ...]:
@@ -176,7 +289,22 @@ class TableSchema:
             (with one model on the table, every item is that model's). Items lacking the
             attribute on a table that has one are matched by their key the same way.
         attribute_types: key attribute types other than ``S`` (e.g. ``{"LSI1SK": "N"}``).
-        deletion_protection: passed to CreateTable.
+        deletion_protection: refuse DeleteTable while on (in every region, unless a
+            replica says otherwise).
+        tags: resource tags; ``None`` leaves the live table's tags alone, a dict (even
+            empty) is the whole set ``dyntable table sync`` keeps.
+        point_in_time_recovery: continuous backups on or off (``None``: not managed).
+        recovery_period_days: how far back point-in-time recovery reaches (1-35 days;
+            ``None``: AWS's default, 35).
+        encryption: :class:`~dyntable.schema.settings.Encryption` at rest (``None``: not
+            managed; DynamoDB's default is an AWS owned key).
+        on_demand_throughput: maximum read / write request units of an on-demand table.
+        read_autoscaling / write_autoscaling: :class:`~dyntable.schema.settings.AutoScaling`
+            targets of a provisioned table (Application Auto Scaling: exported to
+            CloudFormation, not applied by ``sync``); capacity defaults to the minimum.
+        replicas: regions (or :class:`~dyntable.schema.settings.Replica` settings) that hold
+            replicas of this global table, besides the region it is created in; they need
+            ``stream="NEW_AND_OLD_IMAGES"``.
         type_hooks: Python type -> :class:`~dyntable.schema.formats.TypeHook`, how fields
             of that type (optionally ``| None``) are stored in every model of the table
             (a field's own ``Format`` or ``TypeHook`` wins; see docs/modelling.md).
@@ -199,8 +327,15 @@ class TableSchema:
         entity_attribute: str | None = "_entity",
         attribute_types: dict[str, AttributeType] | None = None,
         deletion_protection: bool = False,
-        tags: dict[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
         type_hooks: Mapping[type, TypeHook[Any]] | None = None,
+        point_in_time_recovery: bool | None = None,
+        recovery_period_days: int | None = None,
+        encryption: Encryption | None = None,
+        on_demand_throughput: OnDemandThroughput | None = None,
+        read_autoscaling: AutoScaling | None = None,
+        write_autoscaling: AutoScaling | None = None,
+        replicas: Sequence[Replica | str] = (),
     ) -> None:
         if not isinstance(name, str) or not (3 <= len(name) <= 255):
             raise DeclarationError(f"table name must be 3 to 255 characters, not {name!r}")
@@ -212,13 +347,25 @@ class TableSchema:
         self.ttl = ttl
         self.stream = stream
         self.billing_mode = billing_mode
-        self.read_capacity = read_capacity
-        self.write_capacity = write_capacity
+        self.read_autoscaling = read_autoscaling
+        self.write_autoscaling = write_autoscaling
+        self.read_capacity = read_capacity if read_capacity is not None or \
+            not isinstance(read_autoscaling, AutoScaling) else read_autoscaling.min_capacity
+        self.write_capacity = write_capacity if write_capacity is not None or \
+            not isinstance(write_autoscaling, AutoScaling) else write_autoscaling.min_capacity
         self.table_class = table_class
         self.entity_attribute = entity_attribute
         self.attribute_types: dict[str, AttributeType] = dict(attribute_types or {})
         self.deletion_protection = deletion_protection
-        self.tags = dict(tags or {})
+        #: ``tags`` as given (``None``: the live table's tags are not managed)
+        self.declared_tags = check_tags(f"table {name!r}", tags)
+        self.tags: dict[str, str] = dict(self.declared_tags or {})
+        self.point_in_time_recovery = point_in_time_recovery
+        self.recovery_period_days = recovery_period_days
+        self.encryption = encryption
+        self.on_demand_throughput = on_demand_throughput
+        self.replicas: tuple[Replica, ...] = tuple(
+            Replica(r) if isinstance(r, str) else r for r in replicas)
         self.type_hooks: dict[type, TypeHook[Any]] = _type_hooks(name, type_hooks)
         self._models: dict[str, type[Model]] = {}
         #: bumped at each registration (caches of the entity rules compare it)
@@ -255,10 +402,10 @@ class TableSchema:
             raise DeclarationError("billing_mode must be PAY_PER_REQUEST or PROVISIONED")
         if self.billing_mode == "PROVISIONED" and not (self.read_capacity and self.write_capacity):
             raise DeclarationError(
-                f"table {self.name!r}: PROVISIONED billing needs read_capacity and write_capacity"
+                f"table {self.name!r}: PROVISIONED billing needs read_capacity and "
+                "write_capacity (or read_autoscaling / write_autoscaling)"
             )
-        if self.table_class is not None and self.table_class not in _TABLE_CLASSES:
-            raise DeclarationError(f"table_class must be one of {_TABLE_CLASSES}")
+        check_table_class(f"table {self.name!r}", self.table_class)
         for attr, typ in self.attribute_types.items():
             if typ not in ("S", "N", "B"):
                 raise DeclarationError(f"attribute type of {attr!r} must be S, N or B")
@@ -270,6 +417,39 @@ class TableSchema:
             )
         if self.entity_attribute in self.key_attributes():
             raise DeclarationError("entity_attribute cannot be a key attribute")
+        _check_settings(self)
+        _check_capacity(self)
+        _check_replicas(self)
+
+    # -- replicas --------------------------------------------------------------------
+
+    def replica(self, region: str) -> Replica | None:
+        """The declared replica in ``region``, or ``None``."""
+        return next((r for r in self.replicas if r.region == region), None)
+
+    def replica_table_class(self, replica: Replica | None) -> str | None:
+        """A replica's table class: its own, else the table's (``None``: the table's own
+        region)."""
+        own = replica.table_class if replica is not None else None
+        return own or self.table_class
+
+    def replica_pitr(self, replica: Replica | None) -> bool | None:
+        """A replica's point-in-time recovery: its own, else the table's."""
+        if replica is not None and replica.point_in_time_recovery is not None:
+            return replica.point_in_time_recovery
+        return self.point_in_time_recovery
+
+    def replica_tags(self, replica: Replica | None) -> dict[str, str] | None:
+        """A replica's tags: its own, else the table's (``None``: not managed)."""
+        if replica is not None and replica.tags is not None:
+            return dict(replica.tags)
+        return None if self.declared_tags is None else dict(self.declared_tags)
+
+    def replica_deletion_protection(self, replica: Replica | None) -> bool:
+        """A replica's deletion protection: its own, else the table's."""
+        if replica is not None and replica.deletion_protection is not None:
+            return replica.deletion_protection
+        return self.deletion_protection
 
     # -- key attributes --------------------------------------------------------------
 
