@@ -15,7 +15,7 @@ _LAZY = {
     "DeployDeclarationError": ".errors", "TenantIsolationError": ".errors",
     "LiteralArns": ".iam", "TemplateArns": ".iam", "policy_document": ".iam",
     "execution_policy": ".iam", "tenant_trust_policy": ".iam",
-    "application_template": ".sam", "TenantRole": ".tenant",
+    "application_template": ".sam", "TenantNotSetError": ".tenant", "TenantRole": ".tenant",
     "load_application": ".loading", "load_target": ".loading",
 }
 
@@ -31,6 +31,7 @@ __all__ = [
     "TemplateArns",
     "TenantIsolation",
     "TenantIsolationError",
+    "TenantNotSetError",
     "TenantRole",
     "application_template",
     "execution_policy",

@@ -9,7 +9,8 @@ from the environment:
 - ``CURSOR_SECRET``: optional HMAC secret for pagination cursors; set it in production so
   clients cannot forge cursors (without it cursors still detect tampering and misuse).
 - ``TENANT_ROLE_ARN`` / ``TENANT_TAG``: optional; requests are then signed with a role
-  assumed per tenant (see :mod:`shopapi.tenancy`).
+  assumed per tenant (see :mod:`shopapi.tenancy`): still one client, whose credentials are
+  those of the tenant of the request being served.
 """
 
 from __future__ import annotations
@@ -32,5 +33,5 @@ def database() -> Client:
         table_name=os.environ.get("TABLE_NAME") or shop_table.name,
         cursor_secret=os.environ.get("CURSOR_SECRET") or None,
         hide_expired=True,  # an expired cart is gone for readers, even before DynamoDB deletes it
-        credentials=signing_credentials,  # the current request's tenant role, when one is set
+        credentials=signing_credentials(),  # the current request's tenant role, when one is set
     )

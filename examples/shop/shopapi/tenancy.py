@@ -7,66 +7,44 @@ that role, assumed with the caller's tenant as session tag. The role's policy al
 items whose partition key starts with ``TENANT#<tag>#``, so a bug that built another
 tenant's key would get AccessDenied from DynamoDB, not that tenant's data.
 
-The one client stays one client: its transport asks :func:`signing_credentials` before
-each request, and gets the current request's tenant credentials (assumed once per tenant
-and reused until shortly before they expire). Without ``TENANT_ROLE_ARN`` (local runs,
-tests) the function's own credentials sign everything.
+The one client stays one client: it signs with ``TenantRole.current()``, the credentials
+of the tenant set by :func:`acting_as` around each request (assumed once per tenant and
+reused until shortly before they expire, by :class:`dyntable.deploy.TenantRole`). A call
+outside ``acting_as`` is refused rather than signed with the function's own role. Without
+``TENANT_ROLE_ARN`` (local runs, tests) the function's own credentials sign everything.
 """
 
 from __future__ import annotations
 
-import os
-import time
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from functools import cache
-from typing import Any
 
-from dyntable.transport.credentials import Credentials, CredentialsProvider, credentials_provider
+from dyntable.deploy.tenant import TenantRole
+from dyntable.transport.credentials import CredentialsProvider
 
-__all__ = ["acting_as", "assume_tenant_role", "signing_credentials"]
+__all__ = ["acting_as", "signing_credentials", "tenant_role"]
 
-SESSION_SECONDS = 900  # STS minimum; renewed a minute before expiry
-_tenant: ContextVar[str | None] = ContextVar("shop_tenant", default=None)
-_assumed: dict[str, tuple[Credentials, float]] = {}
+
+@functools.cache
+def tenant_role() -> TenantRole | None:
+    """The role named by ``TENANT_ROLE_ARN`` / ``TENANT_TAG``, or ``None`` when unset."""
+    return TenantRole.from_environment()
+
+
+def signing_credentials() -> CredentialsProvider | None:
+    """What the client signs with: the current request's tenant credentials when a tenant
+    role is set, else ``None`` (the function's own credentials)."""
+    role = tenant_role()
+    return None if role is None else role.current()
 
 
 @contextmanager
 def acting_as(tenant: str) -> Iterator[None]:
     """Sign the DynamoDB calls made inside the block as ``tenant`` (when a role is set)."""
-    token = _tenant.set(tenant)
-    try:
+    role = tenant_role()
+    if role is None:
         yield
-    finally:
-        _tenant.reset(token)
-
-
-def assume_tenant_role(role_arn: str, tag: str, tenant: str) -> tuple[Credentials, float]:
-    """Credentials of ``role_arn`` with the session tag ``tag=tenant``, and their expiry."""
-    import boto3  # in the Lambda runtime; only needed when tenant roles are used
-
-    sts: Any = boto3.client("sts")
-    answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=f"tenant-{tenant}",
-                             Tags=[{"Key": tag, "Value": tenant}],
-                             DurationSeconds=SESSION_SECONDS)
-    c = answer["Credentials"]
-    creds = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
-    return creds, c["Expiration"].timestamp()
-
-
-@cache
-def _own() -> CredentialsProvider:
-    return credentials_provider(None)  # the function's role (environment, else botocore)
-
-
-def signing_credentials() -> Credentials:
-    """The client's credentials provider, called by its transport before each request."""
-    role_arn, tenant = os.environ.get("TENANT_ROLE_ARN"), _tenant.get()
-    if not role_arn or tenant is None:
-        return _own()()
-    held = _assumed.get(tenant)
-    if held is None or held[1] - time.time() < 60:
-        held = assume_tenant_role(role_arn, os.environ.get("TENANT_TAG", "tenant"), tenant)
-        _assumed[tenant] = held
-    return held[0]
+        return
+    with role.acting_as(tenant):
+        yield
