@@ -7,7 +7,31 @@ Public names load on first use::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dyntable._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from dyntable.deploy.app import (
+        Access,
+        Api,
+        Application,
+        Cognito,
+        Function,
+        StreamEvents,
+        TenantIsolation,
+    )
+    from dyntable.deploy.errors import DeployDeclarationError, TenantIsolationError
+    from dyntable.deploy.iam import (
+        LiteralArns,
+        TemplateArns,
+        execution_policy,
+        policy_document,
+        tenant_trust_policy,
+    )
+    from dyntable.deploy.loading import load_application, load_target
+    from dyntable.deploy.sam import application_template
+    from dyntable.deploy.tenant import TenantNotSetError, TenantRole
 
 _LAZY = {
     "Access": ".app", "Api": ".app", "Application": ".app", "Cognito": ".app",

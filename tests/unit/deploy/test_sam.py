@@ -119,7 +119,7 @@ def test_stream_filters_follow_the_stream_view() -> None:
         stream_filters(Table("t-new-only", stream="NEW_IMAGE"),
                        StreamEvents(models=(Order,), event_names=("REMOVE",)))
     with pytest.raises(DeployDeclarationError, match="event_names are"):
-        StreamEvents(event_names=("PUT",))
+        StreamEvents(event_names=("PUT",))  # type: ignore[arg-type]
     with pytest.raises(DeployDeclarationError, match="carry no item image"):
         stream_filters(Table("t-keys", stream="KEYS_ONLY"), StreamEvents(models=(Order,)))
     with pytest.raises(DeployDeclarationError, match="no entity attribute"):
