@@ -192,6 +192,9 @@ class Function:
             :class:`Application` is made.
         runtime / memory_size / timeout / architecture: Lambda settings.
         environment: extra environment variables (``TABLE_NAME`` is always set).
+        build_method: ``"makefile"`` to have ``sam build`` run the ``build-<LogicalId>``
+            target of a Makefile in ``code_uri`` (e.g. to package without boto3, see
+            docs/lambda.md); ``None`` (default): SAM's Python builder with requirements.txt.
     """
 
     name: str
@@ -206,6 +209,7 @@ class Function:
     timeout: int = 10
     architecture: Literal["arm64", "x86_64"] = "arm64"
     environment: Mapping[str, str] = field(default_factory=dict)
+    build_method: Literal["makefile"] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "access", tuple(self.access))
@@ -225,6 +229,10 @@ class Function:
         if not 128 <= self.memory_size <= 10240:
             raise DeployDeclarationError(
                 f"function {self.name!r}: memory_size is 128 to 10240 MB, not {self.memory_size}")
+        if self.build_method not in (None, "makefile"):
+            raise DeployDeclarationError(
+                f"function {self.name!r}: build_method is 'makefile' or None, "
+                f"not {self.build_method!r}")
         if not 1 <= self.timeout <= 900:
             raise DeployDeclarationError(
                 f"function {self.name!r}: timeout is 1 to 900 seconds, not {self.timeout}")

@@ -135,7 +135,10 @@ def _function(app: Application, fn: Function, table_id: str,
         events["Stream"] = _stream_event(app, fn.stream, table_id)
     if events:
         props["Events"] = events
-    return {"Type": "AWS::Serverless::Function", "Properties": props}
+    resource: dict[str, Any] = {"Type": "AWS::Serverless::Function", "Properties": props}
+    if fn.build_method is not None:
+        resource["Metadata"] = {"BuildMethod": fn.build_method}
+    return resource
 
 
 def _user_pool(api: Api, resources: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

@@ -186,3 +186,15 @@ def test_a_global_table_with_production_settings_lints_clean() -> None:
     assert doc["Resources"]["SFunction"]["Properties"]["Events"]["Stream"]["Properties"][
         "Stream"] == {"Fn::GetAtt": ["GlobalShopTable", "StreamArn"]}
     assert cfn_lint(to_yaml(doc)) == []
+
+
+def test_a_makefile_build_is_declared_in_the_functions_metadata() -> None:
+    fn = Function("f", "m.h", access=[Access(Order, read=True)], build_method="makefile")
+    plain = Function("g", "m.h", access=[Access(Order, read=True)])
+    app = Application(table=saas, functions=[fn, plain])
+    doc = _doc(app)
+    assert doc["Resources"][fn.logical_id]["Metadata"] == {"BuildMethod": "makefile"}
+    assert "Metadata" not in doc["Resources"][plain.logical_id]
+    assert cfn_lint(to_yaml(doc)) == []
+    with pytest.raises(DeployDeclarationError, match="build_method is 'makefile' or None"):
+        Function("h", "m.h", build_method="zip")  # type: ignore[arg-type]
