@@ -31,6 +31,7 @@ from typing import Any
 from dyntable._internal.transport.aio_wire import AsyncPool
 from dyntable._internal.transport.jsonproto import encode_request
 from dyntable._internal.transport.sigv4 import SigningCredentials
+from dyntable.errors import DyntableError
 from dyntable.transport.aio_base import AsyncTransportBase
 from dyntable.transport.base import Hook, Params, Response
 from dyntable.transport.credentials import Endpoint, may_block
@@ -125,6 +126,8 @@ class AsyncHttpTransport(HttpCore[AsyncPool], AsyncTransportBase):
             if may_block(provider):
                 return await asyncio.to_thread(provider)
             return provider()
+        except DyntableError:  # the provider's own typed error (e.g. TenantNotSetError)
+            raise
         except Exception as exc:
             raise self._credentials_failed(exc) from exc
 

@@ -58,6 +58,7 @@ from dyntable._internal.transport.sigv4 import JsonSigner, SigningCredentials
 from dyntable._internal.transport.wire import Pool, RequestTimeoutError
 from dyntable.errors import (
     ConfigurationError,
+    DyntableError,
     InvalidRequestError,
     ServiceError,
     TransportError,
@@ -469,6 +470,8 @@ class HttpTransport(HttpCore[Pool], TransportBase):
     def _credentials_now(self) -> SigningCredentials:
         try:
             return self._credentials()
+        except DyntableError:  # the provider's own typed error (e.g. TenantNotSetError)
+            raise
         except Exception as exc:
             raise self._credentials_failed(exc) from exc
 

@@ -16,8 +16,8 @@ from shopapi.db import database
 from shopapi.models import Customer
 
 from dyntable import Client
+from dyntable.deploy import TenantNotSetError
 from dyntable.deploy.tenant import TenantRole
-from dyntable.errors import ConfigurationError
 from dyntable.transport.credentials import Credentials
 
 ROLE = "arn:aws:iam::123456789012:role/shop-ApiFunctionTenantRole"
@@ -95,7 +95,7 @@ def test_each_request_is_signed_with_its_tenants_role(deployed: RecordingRole) -
                                               [{"Key": "tenant", "Value": "globex"}]]
     assert {c["RoleArn"] for c in sts.calls} == {ROLE}
     # outside a request nothing is signed with the function's own (unscoped) credentials
-    with pytest.raises(ConfigurationError, match="no tenant is set"):
+    with pytest.raises(TenantNotSetError, match="no tenant is set"):
         database().get(Customer, tenant="acme", customer_id="c-ada")
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from dyntable import Key, Model, Table
 from dyntable.deploy import DeployDeclarationError, TenantNotSetError, TenantRole
-from dyntable.errors import ConfigurationError
 from dyntable.transport.credentials import Credentials, may_block
 
 ROLE = "arn:aws:iam::123456789012:role/shop-ApiFunctionTenantRole-X"
@@ -291,8 +290,9 @@ def test_one_sync_client_signs_each_request_as_its_tenant(
         assert len(seen) == 40
         signed_as_their_tenant(seen)
         assert sorted(sts.tenants) == ["acme", "globex", "initech"]
-        # outside a block: refused before anything is sent, never signed unscoped
-        with pytest.raises(ConfigurationError, match="no tenant is set"):
+        # outside a block: refused before anything is sent, never signed unscoped; the
+        # provider's own typed error reaches the caller (not a credentials-setup hint)
+        with pytest.raises(TenantNotSetError, match="no tenant is set"):
             db.get(Note, tenant="acme", note_id="n0")
         assert len(seen) == 40
     finally:
