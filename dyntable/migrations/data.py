@@ -36,6 +36,7 @@ __all__ = [
     "WRITER_ATTRIBUTE",
     "BrokenMigration",
     "Migration",
+    "find_migration",
     "load_migrations",
     "migration_write",
     "new_migration",
@@ -79,6 +80,14 @@ class Migration:
             raise MigrationError(f"migration {self.id}: ENTITIES must name at least one entity")
         if not callable(self.up):
             raise MigrationError(f"migration {self.id}: up must be a function")
+
+
+def find_migration(migrations: Sequence[Migration], name: str) -> Migration:
+    """The migration named by its id, its number (``"3"``, ``"0003"``) or its id's prefix."""
+    for m in migrations:
+        if m.id == name or m.id.startswith(f"{name}_") or m.id[:4] == name.zfill(4):
+            return m
+    raise MigrationError(f"no migration {name!r} (known: {[m.id for m in migrations]})")
 
 
 def _entities(value: Any, where: str) -> tuple[str, ...]:

@@ -45,10 +45,11 @@ import base64
 import os
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dyntable.migrations.data import find_migration
 from dyntable.migrations.errors import MigrationError
 from dyntable.migrations.history import COUNTERS, History, MigrationState, SegmentState
 from dyntable.migrations.segments import parse_segments
@@ -175,13 +176,6 @@ def _migrations(spec: str) -> list[Migration]:
     return found
 
 
-def _find(migrations: Sequence[Migration], name: str) -> Migration:
-    for m in migrations:
-        if m.id == name or m.id.startswith(f"{name}_") or m.id[:4] == name.zfill(4):
-            return m
-    raise MigrationError(f"no migration {name!r} (known: {[m.id for m in migrations]})")
-
-
 # -- plan --------------------------------------------------------------------------------------
 
 
@@ -220,7 +214,7 @@ def plan(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     merged = {**event, **overrides}
     target = _Target.of(merged)
     client, migrations = _load(target)
-    migration = _find(migrations, _setting(merged, "migration", "DYNTABLE_MIGRATION"))
+    migration = find_migration(migrations, _setting(merged, "migration", "DYNTABLE_MIGRATION"))
     direction = _direction(merged)
     if direction == "down" and migration.down is None:
         raise MigrationError(f"migration {migration.id} has no down(); it cannot be reverted")
@@ -362,7 +356,7 @@ def handler(event: Mapping[str, Any], context: LambdaContext | None = None) -> d
     event = _flat(event)
     spec = WorkerInput.of(item)
     client, migrations = _load(spec.target)
-    migration = _find(migrations, spec.migration)
+    migration = find_migration(migrations, spec.migration)
     direction = spec.direction
     segments = spec.segment_numbers
     deadline = _Deadline(context, spec.stop_margin_seconds)
@@ -439,7 +433,7 @@ def status(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     plan_out = _flat(event)
     target = _Target.of(plan_out)
     client, migrations = _load(target)
-    migration = _find(migrations, _setting(plan_out, "migration", "DYNTABLE_MIGRATION"))
+    migration = find_migration(migrations, _setting(plan_out, "migration", "DYNTABLE_MIGRATION"))
     direction = _direction(plan_out)
     history = History(client)
     state = history.state(migration.id)

@@ -32,7 +32,7 @@ from dyntable._internal.operations.rate_limit import RateLimiter, paced
 from dyntable.errors import ConditionalCheckFailedError, ServiceError
 from dyntable.expressions.compiler import Compiler
 from dyntable.expressions.paths import attr
-from dyntable.migrations.data import Migration
+from dyntable.migrations.data import Migration, find_migration
 from dyntable.migrations.errors import MigrationError
 from dyntable.migrations.history import History, MigrationState, SegmentState
 from dyntable.migrations.report import MigrationReport
@@ -132,10 +132,7 @@ class Migrator:
         return [(m, states.get(m.id)) for m in self.migrations]
 
     def _find(self, mid: str) -> Migration:
-        for m in self.migrations:
-            if m.id == mid or m.id.startswith(f"{mid}_") or m.id[:4] == mid.zfill(4):
-                return m
-        raise MigrationError(f"no migration {mid!r} (known: {[m.id for m in self.migrations]})")
+        return find_migration(self.migrations, mid)
 
     def up(self, target: str | None = None, *, dry_run: bool = False) -> list[MigrationReport]:
         """Apply every migration not applied yet, in order, up to ``target`` (inclusive).
