@@ -4,7 +4,10 @@
 * boto3 resource: boto3's TypeSerializer / TypeDeserializer on plain dicts;
 * PynamoDB: ``Model.serialize()`` / ``Model.from_raw_data()``;
 * dyntable: ``codec_for(Invoice).encode(obj)`` / ``.decode(item)`` (validation included:
-  limits and item size on encode, pydantic validation on decode).
+  limits and item size on encode; on decode the type checks of
+  :mod:`dyntable._internal.codec.construct`, which builds the objects directly because
+  ``Invoice`` has no validators or constraints of its own; a model with them is validated
+  by pydantic as before).
 
 pydynox is left out here: its item conversion happens inside its Rust core as part of a
 request, with no public per-item encode/decode of the same form to time on its own.

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
         AsyncTransaction,
         AsyncUpdateBuilder,
     )
-    from dyntable.client import Client, Query, Scan, Transaction, UpdateBuilder
+    from dyntable.client import Client
+    from dyntable.client_builders import Query, Scan, Transaction, UpdateBuilder
     from dyntable.expressions.paths import F, Path, if_not_exists, list_append
     from dyntable.schema.formats import Format, TypeHook
     from dyntable.schema.keys import ItemKey, Key
@@ -43,9 +44,9 @@ _LAZY: dict[str, str] = {
     "OnDemandThroughput": "dyntable.schema.settings",
     "Replica": "dyntable.schema.settings",
     "ItemKey": "dyntable.schema.keys",
-    "Transaction": "dyntable.client",
+    "Transaction": "dyntable.client_builders",
     "Client": "dyntable.client",
-    "UpdateBuilder": "dyntable.client",
+    "UpdateBuilder": "dyntable.client_builders",
     "Collection": "dyntable._internal.operations.collections",
     "F": "dyntable.expressions.paths",
     "Format": "dyntable.schema.formats",
@@ -56,8 +57,8 @@ _LAZY: dict[str, str] = {
     "Page": "dyntable._internal.operations.reads",
     "RateLimiter": "dyntable._internal.operations.rate_limit",
     "Path": "dyntable.expressions.paths",
-    "Query": "dyntable.client",
-    "Scan": "dyntable.client",
+    "Query": "dyntable.client_builders",
+    "Scan": "dyntable.client_builders",
     "TTL": "dyntable.schema.model",
     "CreatedAt": "dyntable.schema.model",
     "UpdatedAt": "dyntable.schema.model",

@@ -11,36 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dyntable._internal.operations.flow import Emit, Flow, Request, Sleep
-from dyntable._internal.operations.item_flows import (
-    UpdateBuilderBase,
-    delete_flow,
-    get_flow,
-    put_flow,
-)
-from dyntable._internal.operations.query import QueryBuilder
-from dyntable._internal.operations.reads import Page, ReadBuilder, ReadContext, ScanBuilder
 from dyntable._internal.operations.send import send
-from dyntable._internal.operations.transactions import (
-    TransactionBuilder,
-    tables_of,
-    transact_get,
-)
 from dyntable.errors import InvalidRequestError
-from dyntable.expressions.conditions import Condition
-from dyntable.expressions.paths import Path
 from dyntable.transport.base import not_idempotent
 
 if TYPE_CHECKING:
-    # Batches, collections, PartiQL and table administration load on first use (cold start).
+    # Connecting loads only the driver: the item flows, codec and expressions load with
+    # the first get/put/delete, queries, transactions, batches, collections, PartiQL and
+    # table administration on their first use (cold start; see docs/benchmarks.md).
     from dyntable._internal.operations.batch_get import BatchGetResult
     from dyntable._internal.operations.collections import Collection
+    from dyntable._internal.operations.reads import ReadContext
     from dyntable._internal.operations.retry import Backoff
     from dyntable._internal.operations.statements import Statement, StatementResult
     from dyntable.batch_writer import BatchWriter
+    from dyntable.client_builders import Query, Scan, Transaction, UpdateBuilder
+    from dyntable.expressions.conditions import Condition
+    from dyntable.expressions.paths import Path
     from dyntable.schema.keys import ItemKey, ModelKey
     from dyntable.schema.model import Model
     from dyntable.schema.table import TableSchema
@@ -170,6 +161,8 @@ class Client:
         return self.run(send(Request(operation, params, params.get("Key") or {})))
 
     def _context(self) -> ReadContext:
+        from dyntable._internal.operations.reads import ReadContext
+
         return ReadContext(self.table, self.table_name, self.cursor_secret, self.hide_expired)
 
     # -- items -------------------------------------------------------------------------------
@@ -185,6 +178,8 @@ class Client:
         failure: its old item is no longer known). An item of another entity at the same
         key is never replaced (:class:`~dyntable.errors.ForeignItemError`).
         """
+        from dyntable._internal.operations.item_flows import put_flow
+
         return self.run(put_flow(self.table, self.table_name, obj, condition=condition,
                                  if_absent=if_absent, return_old=return_old))
 
@@ -204,6 +199,8 @@ class Client:
         ``project`` reads only some fields: the result is a partial object whose unread
         fields are absent (reading them raises AttributeError).
         """
+        from dyntable._internal.operations.item_flows import get_flow
+
         result: M | None = self.run(get_flow(
             self.table, self.table_name, target, key, consistent=consistent, project=project,
             hide_expired=self.hide_expired))
@@ -220,6 +217,8 @@ class Client:
     def delete(self, target: M | ItemKey[M] | type[M], /, *, condition: Condition | None = None,
                return_old: bool = False, **key: Any) -> M | None:
         """Delete by instance (its version is checked), by key, or by model and key fields."""
+        from dyntable._internal.operations.item_flows import delete_flow
+
         result: M | None = self.run(delete_flow(self.table, self.table_name, target, key,
                                                 condition=condition, return_old=return_old))
         return result
@@ -236,6 +235,8 @@ class Client:
         From an instance, the instance's version is checked (when the model has one) and
         its field values are known, so index keys can be rewritten without giving them.
         """
+        from dyntable.client_builders import UpdateBuilder
+
         return UpdateBuilder(self, target, key)
 
     @overload
@@ -253,6 +254,8 @@ class Client:
         fields, entity and index keys are filled and the version starts at 1. Required
         fields without default must be set. Unlike :meth:`update`, the item need not exist.
         """
+        from dyntable.client_builders import UpdateBuilder
+
         return UpdateBuilder(self, target, key, upsert=True)
 
     # -- batches and transactions --------------------------------------------------------
@@ -293,12 +296,17 @@ class Client:
         ``also``: clients of other tables whose models the transaction takes too (it is sent
         through this client; the tables are in one account and region).
         """
+        from dyntable._internal.operations.transactions import tables_of
+        from dyntable.client_builders import Transaction
+
         return Transaction(self, token=token, return_failed_items=return_failed_items,
                            max_retries=max_retries, also=tables_of(also))
 
     def transact_get(self, keys: Iterable[Any], *, also: Sequence[Client] = ()) -> list[Any]:
         """Read up to 100 items atomically (TransactGetItems); ``None`` for absent items.
         ``also``: clients of other tables the keys may belong to."""
+        from dyntable._internal.operations.transactions import tables_of, transact_get
+
         return self.run(transact_get(self.table, self.table_name, keys,
                                      hide_expired=self.hide_expired, also=tables_of(also)))
 
@@ -306,10 +314,14 @@ class Client:
 
     def query(self, key: ModelKey[M], /, **fields: Any) -> Query[M]:
         """A query on a model key: partition fields, optionally leading sort-key fields."""
+        from dyntable.client_builders import Query
+
         return Query(self, key, fields)
 
     def scan(self, model: type[M], *, index: str | None = None) -> Scan[M]:
         """A scan keeping ``model``'s items."""
+        from dyntable.client_builders import Scan
+
         return Scan(self, model, index)
 
     def collection(self, key: ModelKey[Any] | None = None, /, *,
@@ -430,95 +442,14 @@ class Client:
         self.close()
 
 
-class UpdateBuilder(UpdateBuilderBase[M]):
-    """Collects update actions; ``execute()`` sends them and returns the updated item.
 
-    Top-level fields are given as keywords (``set(name="Ada")``); nested paths as a path and
-    a value (``set(F.address.city, "Paris")``). Actions: set, remove, add, delete, append,
-    prepend, set_default, condition, expect_version (see
-    :class:`~dyntable._internal.operations.update_actions.UpdateActions`).
-    """
-
-    def __init__(self, client: Client, target: Any, key: Mapping[str, Any], *,
-                 upsert: bool = False) -> None:
-        super().__init__(client.table, client.table_name, target, key, upsert=upsert)
-        self._client = client
-
-    def execute(self) -> M:
-        """Send the update; return the item as stored afterwards."""
-        return self._client.run(self.update_flow())
+_BUILDERS = frozenset({"Query", "Scan", "Transaction", "UpdateBuilder"})
 
 
-class _Reads(ReadBuilder[M]):
-    """The methods that run a query or scan over the sync client."""
+def __getattr__(name: str) -> Any:
+    # The builder classes live in dyntable.client_builders (loaded on first use).
+    if name in _BUILDERS:
+        import dyntable.client_builders as builders
 
-    _client: Client
-
-    def __iter__(self) -> Iterator[M]:
-        """Iterate lazily across pages; memory is bounded by one page.
-
-        Each object is released by the iterator as soon as it is handed out, so what the
-        caller does not keep is freed before the next page is read.
-        """
-        for page in self._client.iterate(self.pages_flow()):
-            items = page.items
-            del page
-            items.reverse()
-            while items:
-                yield items.pop()
-
-    def all(self) -> list[M]:
-        """Every matching item (up to ``limit``) as a list."""
-        return list(self)
-
-    def first(self) -> M | None:
-        """The first matching item, or ``None``."""
-        for item in self:
-            return item
-        return None
-
-    def page(self, cursor: str | None = None) -> Page[M]:
-        """One page: up to ``limit`` items (default: one DynamoDB page) and the next cursor."""
-        return self._client.run(self.page_flow(cursor))
-
-    def count(self) -> int:
-        """How many items match (reads every page with ``Select=COUNT``)."""
-        return self._client.run(self.count_flow())
-
-
-class Query(_Reads[M], QueryBuilder[M]):
-    """A query on a model's key, run by the sync client (see
-    :class:`~dyntable._internal.operations.query.QueryBuilder` for the builder methods)."""
-
-    def __init__(self, client: Client, key: ModelKey[M], fields: Mapping[str, Any]) -> None:
-        QueryBuilder.__init__(self, client._context(), key, fields)
-        self._client = client
-
-
-class Scan(_Reads[M], ScanBuilder[M]):
-    """A scan keeping one model's items, run by the sync client."""
-
-    def __init__(self, client: Client, model: type[M], index: str | None = None) -> None:
-        ScanBuilder.__init__(self, client._context(), model, index)
-        self._client = client
-
-
-class Transaction(TransactionBuilder):
-    """A write transaction (``with db.transaction() as tx:``), committed when the block
-    ends without an exception; nothing is sent when it raises. See
-    :class:`~dyntable._internal.operations.transactions.TransactionBuilder`."""
-
-    def __init__(self, client: Client, **options: Any) -> None:
-        super().__init__(client.table, client.table_name, **options)
-        self._client = client
-
-    def commit(self) -> None:
-        """Send the transaction (nothing is sent when it has no actions)."""
-        self._client.run(self.commit_flow())
-
-    def __enter__(self) -> Transaction:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.commit()
+        return getattr(builders, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -107,9 +107,12 @@ class Model(BaseModel, metaclass=_ModelMeta):
     A class without ``table=`` is an abstract base (shared fields); it cannot be stored.
     """
 
-    # Model's own validator is built when the first model is declared, not at import: so
-    # importing dyntable does not load pydantic's plugin registry (installed entry points).
-    # Subclasses are built at class creation as usual (the config is replaced below).
+    # pydantic builds a model's schema and validator on its first use (instantiation,
+    # validation, a decode that needs validation), not at class creation: a cold start
+    # pays only for the models it uses, and declaring models builds no schema and does not
+    # load pydantic's plugin registry (the entry points of every installed distribution,
+    # read when the first validator is made). A model may set ``defer_build=False`` in its
+    # ``model_config`` to have its schema built (and checked) when the class is created.
     # Unknown keyword arguments are refused (a typo is an error, not a dropped value);
     # a model may set its own ``extra`` in its ``model_config``.
     model_config = ConfigDict(ignored_types=(Key,), defer_build=True, extra="forbid")
@@ -145,8 +148,6 @@ class Model(BaseModel, metaclass=_ModelMeta):
                 "(dyntable takes table=, entity=, schema_version=)"
             )
         super().__pydantic_init_subclass__()
-        if not Model.__pydantic_complete__:
-            Model.model_rebuild()  # deferred at import; complete once models are declared
         if table is None:
             if entity is not None:
                 raise DeclarationError(f"{cls.__name__}: entity= needs table=")
@@ -174,7 +175,7 @@ def _carry_receipts(original: Model, copied: Model) -> None:
     carry(original, copied)
 
 
-Model.model_config = ConfigDict(ignored_types=(Key,), extra="forbid")
+Model.model_config = ConfigDict(ignored_types=(Key,), extra="forbid", defer_build=True)
 
 
 def _markers(annotation: Any, metadata: list[Any]) -> set[str]:

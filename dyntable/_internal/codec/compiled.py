@@ -47,11 +47,14 @@ if TYPE_CHECKING:
     from dyntable._internal.codec.formats import Converter
 
 __all__ = [
+    "DECODE",
     "FieldDef",
     "KeyDef",
     "SubCodec",
+    "build_function",
     "compile_encoder",
     "compile_values",
+    "decode_tag",
     "encode_submodel",
     "key_size_bound",
     "submodel",
@@ -153,6 +156,10 @@ _DECODE: dict[str, str] = {
 }
 
 
+#: the decoders' expressions by field tag (also read by :mod:`.construct`)
+DECODE: Mapping[str, str] = _DECODE
+
+
 def key_size_bound(av: AV) -> int:
     """A bound of a scalar value's size (a key attribute): S at 4 bytes a character."""
     for v in av.values():
@@ -224,19 +231,23 @@ def _encode_block(i: int, f: FieldDef, lenient: bool, nested: bool) -> list[str]
     cond, body = inline
     if nested and kind_tag(annotation) == "model":
         body = _NESTED_MODEL
-    lines.append(f"    if {_fill(cond, marks).replace('@C', f'c{i}')}:")
+    # Every inline condition checks the value's type, so None never meets it: the common
+    # case costs no separate None test, which only the other values reach.
+    lines = [lines[0], f"if {_fill(cond, marks).replace('@C', f'c{i}')}:"]
     for b in body:
         if b.strip() == "@FALLBACK":
-            indent = "        " + b[: b.index("@")]
+            indent = "    " + b[: b.index("@")]
             lines += [indent + c for c in call]
         else:
-            lines.append("        " + _fill(b, marks).replace("@C", f"c{i}")
+            lines.append("    " + _fill(b, marks).replace("@C", f"c{i}")
                          .replace("@E", f"se{i}").replace("@S", f"sc{i}").replace("@K", key))
-    lines.append("    else:")
-    return lines + ["        " + c for c in call]
+    lines.append("elif v is not None:")
+    return lines + ["    " + c for c in call]
 
 
-def _build(source: str, name: str, namespace: dict[str, Any]) -> Any:
+def build_function(source: str, name: str, namespace: dict[str, Any]) -> Any:
+    """Compile generated ``source`` and return its function ``name`` (helpers of this
+    module's namespace are visible to it)."""
     scope = {**_NAMESPACE, **namespace}
     exec(compile(source, f"<dyntable {name}>", "exec"), scope)  # generated: see module doc
     return scope[name]
@@ -310,11 +321,12 @@ def compile_encoder(
     source = "\n    ".join(
         [head, "item = {}", "s = 0", f"n = {names}", *body, "return item, 4 * s + n"]
     )
-    fn: EncodeFn = _build(source, "encode", namespace)
+    fn: EncodeFn = build_function(source, "encode", namespace)
     return fn
 
 
-def _decode_tag(annotation: Any, ttl: bool) -> str:
+def decode_tag(annotation: Any, ttl: bool) -> str:
+    """The :data:`DECODE` entry of a field (TTL fields have their own)."""
     if ttl:
         return "ttl_datetime" if field_kind(annotation).base is datetime else "ttl_int"
     return kind_tag(annotation)
@@ -377,7 +389,7 @@ def compile_values(
     namespace: dict[str, Any] = {}
     body: list[str] = []
     for i, f in enumerate(fields):
-        tag = _decode_tag(f.annotation, f.ttl)
+        tag = decode_tag(f.annotation, f.ttl)
         own = f.converter.decode if f.converter is not None else None
         if own is None and tag not in _DECODE:
             own = container_decoder(f.annotation)
@@ -400,7 +412,7 @@ def compile_values(
     if nested:  # a recursive model decodes one level per call: stop where DynamoDB does
         head = ["def values(m, L=1):", f"if L > {MAX_CONTAINERS}:", "    raise too_deep()"]
     source = "\n    ".join([*head, "out = {}", *body, "return out"])
-    fn: ValuesFn = _build(source, "values", namespace)
+    fn: ValuesFn = build_function(source, "values", namespace)
     return fn
 
 
@@ -524,6 +536,12 @@ class SubCodec:
             self._encode = compile_encoder(fields, lenient=True, nested=True)
             required = [name for name, info in infos.items() if info.is_required()]
             self.values = compile_values(fields, required=required, extras=True, nested=True)
+            #: ``build(m, L)``: the instance without re-validation, or ``None`` (validate)
+            self.build: Callable[..., Any] | None = None
+            if not own:
+                from dyntable._internal.codec.construct import model_builder
+
+                self.build = model_builder(model, fields, nested=True)
         finally:
             del _BUILDING[model]
 

@@ -169,6 +169,17 @@ class ItemCodec(Generic[M]):
                 for name, f in spec.fields.items() if f.stored]
         required = [name for name, f in spec.fields.items() if f.required]
         self._values = compile_values(defs, required=required, default_sets=self.set_fields)
+        #: ``build(item)``: the instance without re-validation, or ``None`` (then validate);
+        #: only for models whose validation would change nothing (see construct.py)
+        self._build: Callable[[Mapping[str, Any]], M | None] | None = None
+        if not self.converters and len(defs) == len(spec.fields):
+            from dyntable._internal.codec.construct import model_builder
+
+            self._build = model_builder(spec.model, defs, default_sets=self.set_fields)
+        #: ``_build`` when decoding needs nothing else either (no schema versions, write
+        #: receipts or unique values to look at): the shortest path of :meth:`decode`
+        self._fast = self._build if spec.schema_version is None and spec.version_field \
+            is None and not spec.unique_fields else None
         self._optional_required = [n for n in required if n in self.optional]
         self._fixed_size = 0
         if self.entity_attr is not None:
@@ -474,19 +485,36 @@ class ItemCodec(Generic[M]):
         declare are kept with the object (see :func:`extra_attributes`) and written back by
         a put of it.
         """
+        obj: M | None = None
+        fast = self._fast
+        if fast is not None:
+            try:
+                obj = fast(item)
+            except Exception:  # validation below decides and reports
+                obj = None
+            if obj is not None and self._known.issuperset(item):
+                return obj  # nothing to remember about it
+        elif self._build is not None and (self.schema_version is None
+                                          or stored_version(item) >= self.schema_version):
+            try:
+                obj = self._build(item)
+            except Exception:  # validation below decides and reports
+                obj = None
         consumed: frozenset[str] = frozenset()
-        try:
-            values = self.values(item)
-            if self.schema_version is not None:
-                values, consumed = self._upgraded(item, values)
-            # model_validate without its wrapper (the same validator call).
-            if self._by_name:
-                obj: M = self.model.__pydantic_validator__.validate_python(
-                    values, by_name=True)
-            else:
-                obj = self.model.__pydantic_validator__.validate_python(values)
-        except (InvalidValueError, KeyError, ValueError) as exc:  # incl. ValidationError
-            raise self._decode_error(item, exc) from None
+        if obj is None:
+            try:
+                values = self.values(item)
+                if self.schema_version is not None:
+                    values, consumed = self._upgraded(item, values)
+                # model_validate without its wrapper (the same validator call).
+                if self._by_name:
+                    obj = self.model.__pydantic_validator__.validate_python(
+                        values, by_name=True)
+                else:
+                    obj = self.model.__pydantic_validator__.validate_python(values)
+            except (InvalidValueError, KeyError, ValueError) as exc:  # incl. ValidationError
+                raise self._decode_error(item, exc) from None
+            assert obj is not None
         if self._version_field is not None and RECEIPTS_ATTRIBUTE in item:
             remember(obj, obj.__dict__[self._version_field], Receipts.read(item))
         if self._unique:

@@ -95,7 +95,7 @@ def register_upgrade(model: type[Model], from_version: int, fn: Upgrade) -> None
 def _declared(model: type[Model]) -> dict[int, Upgrade]:
     found: dict[int, Upgrade] = {}
     for klass in reversed(model.__mro__):
-        for name, value in vars(klass).items():
+        for name, value in list(vars(klass).items()):  # getattr may complete the class
             func = getattr(value, "__func__", None)
             version = getattr(func, _MARK, None)
             if isinstance(version, int):
