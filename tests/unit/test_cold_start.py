@@ -71,3 +71,30 @@ def test_a_model_can_ask_for_its_schema_at_class_creation() -> None:
         + "out['declared'] = A.__pydantic_complete__\n"
     )
     assert found == {"declared": True}
+
+
+def test_build_models_reports_a_field_type_pydantic_cannot_handle() -> None:
+    # Deferred schemas move pydantic's own type errors to first use; build_models() brings
+    # them back to one call a test can make, naming the model.
+    import pytest
+
+    from dyntable import Key, Model, Table
+    from dyntable.errors import DeclarationError
+
+    class Opaque:
+        pass
+
+    t = Table("cold_build_models", pk="PK", sk="SK")
+
+    class Fine(Model, table=t, entity="fine"):
+        u: str
+        primary = Key(pk="F#{u}", sk="F")
+
+    class Broken(Model, table=t, entity="broken"):
+        u: str
+        thing: Opaque
+        primary = Key(pk="B#{u}", sk="B")
+
+    with pytest.raises(DeclarationError, match=r"model Broken \(entity 'broken'\).*Opaque"):
+        t.build_models()
+    assert Fine.__pydantic_complete__
