@@ -165,6 +165,10 @@ def test_parallel_workers_one_killed_migrate_every_item_once(
         assert done["segments"] == item["segments"] and done["config"] == out["config"]
         assert len(done["segments_done"]) == 2 and done["migrated"] > 0
         assert done["passes"] == 1 and done["resumed_from"] == {}
+    # A checkpoint the victim sent just before SIGKILL may land after the snapshot above
+    # (the server still applies a request in flight); read the checkpoints the re-run finds.
+    left = {s.segment: s for s in history.segments(state) if s.segment in (0, 1)}
+    assert not all(s.done for s in left.values())
 
     # The killed item again, as the state machine would (same input, so the same owner:
     # its leases are taken back without waiting for them to expire), with little time left
@@ -179,7 +183,7 @@ def test_parallel_workers_one_killed_migrate_every_item_once(
     first = passes[0]
     assert set(first["resumed_from"]) <= {"0", "1"} and first["resumed_from"]
     for seg, key in first["resumed_from"].items():
-        assert key == at_kill[int(seg)].last_key  # resumed from the killed worker's checkpoint
+        assert key == left[int(seg)].last_key  # resumed from the killed worker's checkpoint
     assert any(p["stopped_early"] for p in passes) and len(passes) >= 2
     assert result["segments_done"] == [0, 1] and result["passes"] == len(passes)
 
