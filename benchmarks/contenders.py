@@ -23,6 +23,7 @@ __all__ = [
     "PYDYNOX",
     "PYNAMODB",
     "RESOURCE",
+    "STDLIB",
     "Env",
     "create_table",
     "seed",
@@ -36,6 +37,7 @@ DYN_HTTP = "dyntable (http)"
 DYN_CACHE = "dyntable (cache over http)"
 DYN_ASYNC = "dyntable (async http)"
 AIODYNAMO = "aiodynamo (httpx)"
+STDLIB = "stdlib reference"
 REGION = "us-east-1"
 
 
@@ -92,6 +94,11 @@ class Env:
         create_table(self.raw, self.table)
         resource = boto3.resource("dynamodb", endpoint_url=self.endpoint, region_name=REGION)
         self.clients[RESOURCE] = resource.Table(self.table)
+        from benchmarks.stdlib_client import StdlibClient
+
+        self.clients[STDLIB] = StdlibClient(self.endpoint, REGION,
+                                            os.environ["AWS_ACCESS_KEY_ID"],
+                                            os.environ["AWS_SECRET_ACCESS_KEY"])
         self._pynamodb()
         self._pydynox()
         self._dyntable()
@@ -154,6 +161,6 @@ class Env:
         try:
             self.raw.delete_table(TableName=self.table)
         finally:
-            for name in (DYN_BOTO3, DYN_HTTP, DYN_CACHE):
+            for name in (DYN_BOTO3, DYN_HTTP, DYN_CACHE, STDLIB):
                 if name in self.clients:
                     self.clients[name].close()

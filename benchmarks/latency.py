@@ -19,6 +19,7 @@ from benchmarks.contenders import (
     PYDYNOX,
     PYNAMODB,
     RESOURCE,
+    STDLIB,
     Env,
     seed,
 )
@@ -36,10 +37,12 @@ from benchmarks.items import (
     to_pynamodb,
 )
 
-__all__ = ["run_latency"]
+__all__ = ["RAW_GUARDED", "run_latency"]
 
 Case = Callable[[], Any]
 DYNTABLES = (DYN_BOTO3, DYN_HTTP, DYN_CACHE)
+#: raw boto3 sending dyntable's own PutItem (with the entity guard condition)
+RAW_GUARDED = "raw boto3, entity guard"
 
 
 def _slug(name: str) -> str:
@@ -61,6 +64,12 @@ def put_cases(env: Env) -> dict[str, Case]:
         RAW: lambda: c[RAW].put_item(TableName=table, Item=raw_encode(raw)),
         RESOURCE: lambda: c[RESOURCE].put_item(Item=resource_item(res)),
     }
+    guarded, guard = _one(RAW_GUARDED, "put"), _guard(table)
+    cases[RAW_GUARDED] = lambda: c[RAW].put_item(TableName=table, Item=raw_encode(guarded),
+                                                 **guard)
+    std = _one(STDLIB, "put")
+    cases[STDLIB] = lambda: c[STDLIB].call("PutItem", {"TableName": table,
+                                                       "Item": raw_encode(std)})
     pobj = to_pynamodb(c[PYNAMODB], _one(PYNAMODB, "put"))
     cases[PYNAMODB] = pobj.save
     if env.has(PYDYNOX):
@@ -86,6 +95,10 @@ def get_cases(env: Env) -> dict[str, Case]:
     c[RESOURCE].put_item(Item=resource_item(res))
     rkey = {"PK": "TENANT#" + res.tenant, "SK": "INVOICE#" + res.invoice_id}
     cases[RESOURCE] = lambda: resource_row(c[RESOURCE].get_item(Key=rkey)["Item"])
+    srow = _one(STDLIB, "get")
+    c[RAW].put_item(TableName=table, Item=raw_encode(srow))
+    skey = {"TableName": table, "Key": raw_key(srow.tenant, srow.invoice_id)}
+    cases[STDLIB] = lambda: raw_decode(c[STDLIB].call("GetItem", skey)["Item"])
     prow = _one(PYNAMODB, "get")
     to_pynamodb(c[PYNAMODB], prow).save()
     pk, sk = "TENANT#" + prow.tenant, "INVOICE#" + prow.invoice_id
@@ -121,6 +134,8 @@ def query_cases(env: Env, size: int) -> dict[str, Case]:
         RAW: lambda: _raw_query(c[RAW], table, "TENANT#q-raw"),
         RESOURCE: lambda: _resource_query(c[RESOURCE], "TENANT#q-raw"),
     }
+    seed(c[RAW], table, [raw_encode(r) for r in make_rows(size, tenant="q-stdlib")])
+    cases[STDLIB] = lambda: _stdlib_query(c[STDLIB], table, "TENANT#q-stdlib")
     prows = make_rows(size, tenant="q-pynamodb")
     seed(c[RAW], table, [to_pynamodb(c[PYNAMODB], r).serialize() for r in prows])
     cases[PYNAMODB] = lambda: list(c[PYNAMODB].query("TENANT#q-pynamodb"))
@@ -174,6 +189,29 @@ def _raw_query(client: Any, table: str, pk: str) -> list[Row]:
         if not last:
             return out
         params["ExclusiveStartKey"] = last
+
+
+def _stdlib_query(client: Any, table: str, pk: str) -> list[Row]:
+    params = {
+        "TableName": table,
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+    }
+    return [raw_decode(i) for page in client.pages("Query", params) for i in page["Items"]]
+
+
+def _guard(table: str) -> dict[str, Any]:
+    """What dyntable's PutItem of the benchmark item sends besides the item: the entity
+    guard (a condition that the stored item, if any, is an invoice), read from the request
+    dyntable builds, so the raw contender sends exactly the same."""
+    from benchmarks.items import bench_table
+    from dyntable.transport.mock import MockTransport
+
+    mock = MockTransport(lambda _op, _params: {})
+    db = bench_table.connect(transport=mock, table_name=table)
+    db.put(to_dyntable(_one(RAW_GUARDED, "put")))
+    params = dict(mock.sent[-1].params)
+    return {k: v for k, v in params.items() if k not in ("TableName", "Item")}
 
 
 def _resource_query(table: Any, pk: str) -> list[Row]:

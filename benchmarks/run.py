@@ -47,12 +47,14 @@ class Plan:
     bulk_reps: int
     scan_sizes: tuple[int, int]
     startup_runs: int
+    list_reps: int = 3
 
 
 FULL = Plan(codec_reps=40, reps=5, calls=100, query_calls=4, query_size=1000,
             bulk_size=20_000, bulk_reps=3, scan_sizes=(5_000, 20_000), startup_runs=10)
 QUICK = Plan(codec_reps=8, reps=2, calls=30, query_calls=2, query_size=1000,
-             bulk_size=2_000, bulk_reps=1, scan_sizes=(1_000, 3_000), startup_runs=3)
+             bulk_size=2_000, bulk_reps=1, scan_sizes=(1_000, 3_000), startup_runs=3,
+             list_reps=1)
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -100,7 +102,7 @@ def _network(env: Env, plan: Plan, only: set[str]) -> list[Section]:
                          bulk_reps=plan.bulk_reps)
     if "memory" in only:
         _log(f"scan memory at {plan.scan_sizes} items")
-        out.append(run_memory(env, sizes=plan.scan_sizes))
+        out += run_memory(env, sizes=plan.scan_sizes, list_reps=plan.list_reps)
     return out
 
 
