@@ -22,8 +22,9 @@ cached queries of the partitions a write touches.
 Fails open: when Redis is down, slow (``timeout``) or refuses connections, reads and writes
 go to DynamoDB as if nothing were cached; ``stats.store_errors`` counts it, one warning is
 logged per outage, and Redis is tried again with backoff (``backoff`` doubling up to
-``backoff_max`` seconds). Evictions that could not reach Redis are replayed before the store
-serves anything again.
+``backoff_max`` seconds). A write's end is tried even while backing off (another process
+may be filling the item in a Redis that came back). Evictions that could not reach Redis
+are replayed before the store serves anything again.
 
 Needs ``pip install 'dyntable[redis]'`` (redis-py), imported on first use.
 """
@@ -207,9 +208,10 @@ class RedisCacheStore(_Settings):
 
     # -- running batches ---------------------------------------------------------------------
 
-    def _do(self, batch: Batch) -> Any:
+    def _do(self, batch: Batch, *, always: bool = False) -> Any:
+        """Run ``batch``; while Redis backs off, skip it (``always``: try it anyway)."""
         health = self.health
-        if not health.may_try():
+        if not always and not health.may_try():
             return _give_up(batch)
         try:
             if health.pending:
@@ -288,7 +290,7 @@ class RedisCacheStore(_Settings):
     def end_write(self, results: Mapping[ItemKey, Any], marks: Mapping[ItemKey, Any],
                   ttl: float, evictions: Sequence[Eviction] | None) -> None:
         """See :meth:`~dyntable._internal.transport.cache_store.CacheStore.end_write`."""
-        self._do(self.ops.end_write(results, marks, ttl, evictions))
+        self._do(self.ops.end_write(results, marks, ttl, evictions), always=True)
 
     def get_query(self, table: str, qkey: str, lease: float = 0.0) -> Lookup:
         """See :meth:`~dyntable._internal.transport.cache_store.CacheStore.get_query`."""
@@ -355,9 +357,10 @@ class AsyncRedisCacheStore(_Settings):
             else:
                 _abandon(client)
 
-    async def _do(self, batch: Batch) -> Any:
+    async def _do(self, batch: Batch, *, always: bool = False) -> Any:
+        """Run ``batch``; while Redis backs off, skip it (``always``: try it anyway)."""
         health = self.health
-        if not health.may_try():
+        if not always and not health.may_try():
             return _give_up(batch)
         try:
             if health.pending:
@@ -435,7 +438,7 @@ class AsyncRedisCacheStore(_Settings):
     async def end_write(self, results: Mapping[ItemKey, Any], marks: Mapping[ItemKey, Any],
                         ttl: float, evictions: Sequence[Eviction] | None) -> None:
         """See :meth:`RedisCacheStore.end_write`."""
-        await self._do(self.ops.end_write(results, marks, ttl, evictions))
+        await self._do(self.ops.end_write(results, marks, ttl, evictions), always=True)
 
     async def get_query(self, table: str, qkey: str, lease: float = 0.0) -> Lookup:
         """See :meth:`RedisCacheStore.get_query`."""

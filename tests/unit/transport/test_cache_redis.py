@@ -496,6 +496,65 @@ def test_evictions_missed_during_a_partition_are_replayed(
         proxy.close()
 
 
+def test_a_write_in_backoff_still_evicts_from_a_restarted_redis(
+    make_cache: MakeCache, backend: FakeDynamo
+) -> None:
+    """Redis restarts empty; the reader is back first and fills the item again while the
+    writer still backs off: the writer's acknowledged write must still reach the new Redis
+    (before the fix it was only remembered, and the reader served the older item)."""
+    backend.items[(T, "a", "A")] = item("a", v="1")
+    with RedisServer() as server:
+        writer, _ = make_cache(url=server.url, store_options={"backoff": 60.0,
+                                                              "backoff_max": 60.0})
+        reader, inner = make_cache(url=server.url, store_options={"backoff": 0.01,
+                                                                  "backoff_max": 0.01})
+        assert get(writer, "a")["Item"]["v"] == {"S": "1"}
+        assert get(reader, "a")["Item"]["v"] == {"S": "1"}  # both connected: a hit
+        server.kill()
+        get(writer, "a")  # the writer backs off for a minute
+        get(reader, "a")
+        server.start()  # same port, empty
+        time.sleep(0.05)
+        assert get(reader, "a")["Item"]["v"] == {"S": "1"}  # back: a miss, filled again
+        assert get(reader, "a")["Item"]["v"] == {"S": "1"}
+        reads = sent(inner, "GetItem")
+        put(writer, "a", v="2")  # answered while the writer is still backing off
+        assert get(reader, "a")["Item"]["v"] == {"S": "2"}
+        assert sent(inner, "GetItem") == reads + 1  # evicted (no value: no begin marker)
+        assert get(writer, "zz") == {}  # still backing off for reads: no Redis call
+
+
+def test_a_fill_begun_before_a_write_in_backoff_is_refused(stage: str,
+                                                          backend: FakeDynamo) -> None:
+    """The same restart, with the reader's DynamoDB read racing the backing-off writer's
+    write: the read's fill comes after the write was answered and must be refused."""
+    backend.items[(T, "a", "A")] = item("a", v="1")
+    gates = Gated(backend)
+    with RedisServer() as server:
+        writer = CachedTransport(MockTransport(gates), store=RedisCacheStore(
+            server.url, stage=stage, backoff=60.0, backoff_max=60.0))
+        reader = CachedTransport(MockTransport(gates), store=RedisCacheStore(
+            server.url, stage=stage, backoff=0.01, backoff_max=0.01))
+        try:
+            for cache in (reader, writer):
+                cache.learn_key_attributes(T, ["PK", "SK"])
+            get(writer, "a")
+            server.kill()
+            get(writer, "a")  # the writer backs off for a minute
+            server.start()  # same port, empty
+            arrived, release = gates.gate("GetItem", "after")
+            slow, result = _thread(get, reader, "a")  # a token from the new Redis
+            assert arrived.wait(5)  # the reader has the old item in hand
+            put(writer, "a", v="2")  # answered while the writer backs off
+            release.set()
+            slow.join()
+            assert result[0]["Item"]["v"] == {"S": "1"}  # what it read, to its caller
+            assert get(reader, "a")["Item"]["v"] == {"S": "2"}  # never put back
+        finally:
+            reader.close()
+            writer.close()
+
+
 # -- AUTH and TLS ----------------------------------------------------------------------------
 
 
