@@ -6,6 +6,7 @@ module only sends the chunks, with threads when ``concurrency > 1``.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -49,8 +50,11 @@ class _Senders:
         self._busy = 0
         self._stopped = False
         self._closing = False
+        # Each sender runs in a copy of the creating thread's context, so context variables
+        # set around the writer (e.g. the tenant of TenantRole.acting_as) hold in its sends.
         self._threads = [
-            threading.Thread(target=self._run, name=f"dyntable-batch-{i}", daemon=True)
+            threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                             name=f"dyntable-batch-{i}", daemon=True)
             for i in range(count)
         ]
 
