@@ -33,7 +33,10 @@ class Remembered(NamedTuple):
     uniques: dict[str, Any] | None = None
 
 
-_lock = threading.Lock()
+# Re-entrant: an object's weakref callback (``forget``) can run in the thread that holds the
+# lock, when an allocation made under it triggers the cyclic GC and an object with an entry
+# is collected; a plain Lock deadlocks that thread (seen under load in the async client).
+_lock = threading.RLock()
 _BY_ID: dict[int, tuple[weakref.ref[Any], Remembered]] = {}
 
 
