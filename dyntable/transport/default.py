@@ -62,13 +62,13 @@ def _botocore_transport(
     """A ``Boto3Transport`` when the direct HTTP transports must not be used: under moto's
     mock (which only intercepts botocore) or behind an HTTP proxy (which they do not speak);
     else ``None``."""
-    from dyntable._internal.transport.moto_guard import transport_under_moto
+    from dyntable._internal.transport.moto_guard import boto3_fallback, transport_under_moto
 
     mocked = transport_under_moto(endpoint_url, region, **options)
     if mocked is not None:
         return mocked
-    if any(os.environ.get(v) for v in _PROXY_VARIABLES):
-        from dyntable.transport.boto3 import Boto3Transport
-
-        return Boto3Transport(endpoint_url=endpoint_url, region=region, **options)
+    proxy = next((v for v in _PROXY_VARIABLES if os.environ.get(v)), None)
+    if proxy is not None:
+        return boto3_fallback(endpoint_url, region, f"{proxy} is set (an HTTP proxy)",
+                              **options)
     return None

@@ -74,16 +74,40 @@ def transport_under_moto(
             "transport=Boto3Transport(client=boto3.client('dynamodb')) so requests go "
             "through moto's proxy"
         )
-    from dyntable.transport.boto3 import Boto3Transport, RetryConfig
     from dyntable.transport.credentials import resolve_region
 
     if kind == "server":
         settings = sys.modules.get("moto.settings")
         endpoint_url = settings.test_server_mode_endpoint() if settings else None
+    region = resolve_region(region, endpoint_url=endpoint_url)
+    return boto3_fallback(endpoint_url, region, "moto's mock_aws is active", **options)
+
+
+def boto3_fallback(endpoint_url: str | None, region: str | None, why: str,
+                   **options: Any) -> Transport:
+    """The ``Boto3Transport`` the default transport falls back to (``why``: moto's mock, an
+    HTTP proxy), given the options ``connect()`` received for the HTTP transport.
+
+    Raises:
+        ConfigurationError: an option the boto3 transport has no equivalent for (such as
+            ``credentials=``), named, with what to do instead.
+    """
+    import inspect
+
+    from dyntable.transport.boto3 import Boto3Transport, RetryConfig
+
     if "max_attempts" in options or "retry_mode" in options:  # HttpTransport's spelling
         options["retry"] = RetryConfig(options.pop("retry_mode", "standard"),
                                        options.pop("max_attempts", 4))
-    region = resolve_region(region, endpoint_url=endpoint_url)
+    accepted = inspect.signature(Boto3Transport).parameters
+    unknown = sorted(k for k in options if k not in accepted)
+    if unknown:
+        raise ConfigurationError(
+            f"{why}, so connect() uses Boto3Transport (the direct HTTP transport cannot be "
+            f"used), which takes no {', '.join(unknown)}: pass "
+            "transport=Boto3Transport(session=boto3.Session(...)) with what you need, or "
+            "transport=HttpTransport(...) to keep these options"
+        )
     return Boto3Transport(endpoint_url=endpoint_url, region=region, **options)
 
 

@@ -222,3 +222,13 @@ def test_guard_does_not_import_moto() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, cwd=ROOT, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_behind_a_proxy_an_http_only_option_gets_a_clear_error(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: TypeError from Boto3Transport's constructor, saying nothing of the proxy.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    with pytest.raises(ConfigurationError, match=r"HTTPS_PROXY is set.*takes no credentials"):
+        default_transport(credentials=lambda: None)
+    assert isinstance(default_transport(max_attempts=2, read_timeout=3.0), Boto3Transport)
