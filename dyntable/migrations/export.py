@@ -48,13 +48,18 @@ def logical_id(table: TableSchema) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words) + "Table"
 
 
-def _cfn_sse(spec: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"SSEEnabled": bool(spec.get("Enabled"))}
-    if "SSEType" in spec:
-        out["SSEType"] = spec["SSEType"]
-    if "KMSMasterKeyId" in spec:
-        out["KMSMasterKeyId"] = spec["KMSMasterKeyId"]
+def _sse(spec: Mapping[str, Any], enabled_from: str, enabled_to: str) -> dict[str, Any]:
+    """An SSESpecification renamed between the API (``Enabled``) and CloudFormation
+    (``SSEEnabled``); the other fields have the same names in both."""
+    out: dict[str, Any] = {enabled_to: bool(spec.get(enabled_from))}
+    for name in ("SSEType", "KMSMasterKeyId"):
+        if name in spec:
+            out[name] = spec[name]
     return out
+
+
+def _cfn_sse(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return _sse(spec, "Enabled", "SSEEnabled")
 
 
 def _pitr(enabled: bool, days: int | None) -> dict[str, Any]:
@@ -312,12 +317,7 @@ def to_yaml(document: Mapping[str, Any]) -> str:
 
 
 def _api_sse(sse: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"Enabled": bool(sse.get("SSEEnabled"))}
-    if "SSEType" in sse:
-        out["SSEType"] = sse["SSEType"]
-    if "KMSMasterKeyId" in sse:
-        out["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
-    return out
+    return _sse(sse, "SSEEnabled", "Enabled")
 
 
 def create_params_of(resource: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
