@@ -354,13 +354,7 @@ def _global_create_params(resource: Mapping[str, Any]
     provisioned = props.get("BillingMode") == "PROVISIONED"
     out: dict[str, Any] = {k: props[k] for k in ("TableName", "KeySchema",
                                                  "AttributeDefinitions", "BillingMode")}
-    if provisioned:
-        out["ProvisionedThroughput"] = {
-            "ReadCapacityUnits": _seeded(home["ReadProvisionedThroughputSettings"],
-                                         "ReadCapacityAutoScalingSettings",
-                                         "ReadCapacityUnits"),
-            "WriteCapacityUnits": _seeded(props["WriteProvisionedThroughputSettings"],
-                                          "WriteCapacityAutoScalingSettings", "")}
+    out.update(_api_throughput(props, home, provisioned))
     replica_gsis = {g["IndexName"]: g for g in home.get("GlobalSecondaryIndexes") or []}
     if props.get("GlobalSecondaryIndexes"):
         out["GlobalSecondaryIndexes"] = [_api_gsi(g, replica_gsis.get(g["IndexName"], {}),
@@ -380,11 +374,6 @@ def _global_create_params(resource: Mapping[str, Any]
         if "SSESpecification" in home:
             sse["KMSMasterKeyId"] = home["SSESpecification"]["KMSMasterKeyId"]
         out["SSESpecification"] = sse
-    on_demand = {**({"MaxReadRequestUnits": home["ReadOnDemandThroughputSettings"][
-        "MaxReadRequestUnits"]} if "ReadOnDemandThroughputSettings" in home else {}),
-        **(props.get("WriteOnDemandThroughputSettings") or {})}
-    if on_demand:
-        out["OnDemandThroughput"] = on_demand
     if home.get("Tags"):
         out["Tags"] = home["Tags"]
     return out, props.get("TimeToLiveSpecification")
@@ -393,17 +382,23 @@ def _global_create_params(resource: Mapping[str, Any]
 def _api_gsi(gsi: Mapping[str, Any], replica: Mapping[str, Any],
              provisioned: bool) -> dict[str, Any]:
     out = {k: gsi[k] for k in ("IndexName", "KeySchema", "Projection")}
+    out.update(_api_throughput(gsi, replica, provisioned))
+    return out
+
+
+def _api_throughput(writes: Mapping[str, Any], reads: Mapping[str, Any],
+                    provisioned: bool) -> dict[str, Any]:
+    """ProvisionedThroughput or OnDemandThroughput of a table or GSI of a GlobalTable: its
+    write settings are global (``writes``), its read settings per replica (``reads``)."""
     if provisioned:
-        out["ProvisionedThroughput"] = {
-            "ReadCapacityUnits": _seeded(replica["ReadProvisionedThroughputSettings"],
+        return {"ProvisionedThroughput": {
+            "ReadCapacityUnits": _seeded(reads["ReadProvisionedThroughputSettings"],
                                          "ReadCapacityAutoScalingSettings",
                                          "ReadCapacityUnits"),
-            "WriteCapacityUnits": _seeded(gsi["WriteProvisionedThroughputSettings"],
-                                          "WriteCapacityAutoScalingSettings", "")}
-        return out
-    on_demand = {**({"MaxReadRequestUnits": replica["ReadOnDemandThroughputSettings"][
-        "MaxReadRequestUnits"]} if "ReadOnDemandThroughputSettings" in replica else {}),
-        **(gsi.get("WriteOnDemandThroughputSettings") or {})}
-    if on_demand:
-        out["OnDemandThroughput"] = on_demand
-    return out
+            "WriteCapacityUnits": _seeded(writes["WriteProvisionedThroughputSettings"],
+                                          "WriteCapacityAutoScalingSettings", "")}}
+    on_demand = dict(writes.get("WriteOnDemandThroughputSettings") or {})
+    if "ReadOnDemandThroughputSettings" in reads:
+        on_demand = {"MaxReadRequestUnits": reads["ReadOnDemandThroughputSettings"][
+            "MaxReadRequestUnits"], **on_demand}
+    return {"OnDemandThroughput": on_demand} if on_demand else {}
